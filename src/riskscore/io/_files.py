@@ -1,0 +1,256 @@
+"""Finding table files in a data folder, detecting CSV encodings and reading in batches."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from riskscore.errors import ContractError
+
+FORMATS: tuple[str, ...] = (".csv", ".csv.gz", ".xlsx", ".parquet")
+"""File suffixes recognised for a table (``<table><suffix>``); a ``<table>.parquet`` directory
+of Parquet parts is read as one table."""
+
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+"""Tried in order with strict decoding. ``utf-8-sig`` covers UTF-8 with and without BOM;
+GB18030 is a superset of GBK and GB2312."""
+
+DEFAULT_BATCH_ROWS = 250_000
+"""Rows per batch when reading Parquet row groups or CSV chunks."""
+
+_BLOCK = 1 << 20
+
+
+def _suffix(path: Path) -> str | None:
+    name = path.name.lower()
+    for fmt in sorted(FORMATS, key=len, reverse=True):
+        if name.endswith(fmt):
+            return fmt
+    return None
+
+
+def _stem(path: Path) -> str:
+    fmt = _suffix(path)
+    return path.name[: -len(fmt)] if fmt else path.name
+
+
+def scan_folder(data_dir: Path, table_names: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """Map contract table names to files in ``data_dir``.
+
+    Returns
+    -------
+    found : dict
+        Table name → file (or Parquet directory).
+    extra : list of str
+        Names of other entries in the folder (ignored, but reported).
+
+    Raises
+    ------
+    ContractError
+        The folder does not exist, or one table is present in two formats.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise ContractError(f"{data_dir}: data folder not found; expected a directory of tables")
+    wanted = {n.lower(): n for n in table_names}
+    candidates: dict[str, list[Path]] = {}
+    extra: list[str] = []
+    for entry in sorted(data_dir.iterdir()):
+        if entry.name.startswith(".") or entry.name.startswith("~$"):
+            continue
+        fmt = _suffix(entry)
+        stem = _stem(entry).lower()
+        ok_kind = entry.is_file() or (fmt == ".parquet" and entry.is_dir())
+        if fmt and ok_kind and stem in wanted:
+            candidates.setdefault(wanted[stem], []).append(entry)
+        else:
+            extra.append(entry.name + ("/" if entry.is_dir() else ""))
+    found: dict[str, Path] = {}
+    for name, paths in candidates.items():
+        if len(paths) > 1:
+            listed = ", ".join(p.name for p in paths)
+            raise ContractError(
+                f"{data_dir}: table '{name}' is present in {len(paths)} files ({listed}); "
+                "expected exactly one of " + ", ".join(f"{name}{f}" for f in FORMATS)
+            )
+        found[name] = paths[0]
+    return found, extra
+
+
+def _open_bytes(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes strictly; streams in 1 MiB blocks (bounded memory)."""
+    dec = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with _open_bytes(path) as fh:
+            while True:
+                block = fh.read(_BLOCK)
+                text = dec.decode(block, final=not block)
+                if "\x00" in text:
+                    raise ContractError(
+                        f"{path}: contains NUL bytes (UTF-16 without BOM or a binary file?); "
+                        "expected a text CSV in UTF-8, UTF-8 with BOM or GB18030/GBK"
+                    )
+                if not block:
+                    return True
+    except UnicodeDecodeError:
+        return False
+    except (OSError, EOFError) as exc:
+        raise ContractError(f"{path}: unreadable file ({exc}); expected a CSV file") from None
+
+
+def detect_encoding(path: Path) -> str:
+    """Encoding of a CSV file: ``utf-8-sig`` or ``gb18030`` (字符编码识别).
+
+    Raises
+    ------
+    ContractError
+        UTF-16/UTF-32, NUL bytes, or bytes that decode in neither encoding; the message names
+        the file, what it looks like (charset-normalizer hint) and what was expected.
+    """
+    path = Path(path)
+    with _open_bytes(path) as fh:
+        try:
+            head = fh.read(_BLOCK)
+        except (OSError, EOFError) as exc:
+            raise ContractError(f"{path}: unreadable file ({exc}); expected a CSV file") from None
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        looks = "UTF-32"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        looks = "UTF-16"
+    else:
+        looks = None
+    if looks is None:
+        for enc in CSV_ENCODINGS:
+            if _decodes(path, enc):
+                return enc
+        looks = _hint(head)
+    raise ContractError(
+        f"{path}: unknown text encoding (looks like {looks}); expected UTF-8, UTF-8 with BOM "
+        "or GB18030/GBK — re-save the file as 'CSV UTF-8'"
+    )
+
+
+def _hint(head: bytes) -> str:
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(head).best()
+    except Exception:  # pragma: no cover - a hint only
+        best = None
+    if best is None:
+        return "binary data"
+    return str(best.encoding)
+
+
+def _sniff_sep(path: Path, encoding: str) -> str:
+    with _open_bytes(path) as fh:
+        first = fh.readline(_BLOCK).decode(encoding, errors="replace")
+    counts = {sep: first.count(sep) for sep in (",", "\t", "|", ";")}
+    sep = max(counts, key=counts.get)
+    return sep if counts[sep] > 0 else ","
+
+
+def read_header(path: Path) -> tuple[list[str], dict]:
+    """Column names of a table file and how it was read (format, encoding)."""
+    fmt = _suffix(path)
+    info: dict = {"format": fmt.lstrip(".")}
+    try:
+        if fmt in (".csv", ".csv.gz"):
+            enc = detect_encoding(path)
+            sep = _sniff_sep(path, enc)
+            info.update(encoding=enc, sep=sep)
+            cols = list(
+                pd.read_csv(path, nrows=0, dtype=str, encoding=enc, sep=sep, compression="infer")
+            )
+        elif fmt == ".parquet":
+            import pyarrow.dataset as pads
+
+            cols = list(pads.dataset(path, format="parquet").schema.names)
+        else:
+            cols = list(_read_excel(path).columns)
+    except ContractError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise ContractError(
+            f"{path}: empty file; expected a header row with column names"
+        ) from None
+    except Exception as exc:
+        raise ContractError(f"{path}: unreadable {fmt} file ({_short(exc)})") from None
+    return [str(c) for c in cols], info
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    import openpyxl  # noqa: F401  (fail early with a clear message if missing)
+
+    with pd.ExcelFile(path, engine="openpyxl") as xl:
+        sheets = xl.sheet_names
+        stem = _stem(path).lower()
+        sheet = next((s for s in sheets if s.strip().lower() == stem), sheets[0])
+        return xl.parse(sheet, dtype=object)
+
+
+def iter_batches(
+    path: Path, info: dict, batch_rows: int = DEFAULT_BATCH_ROWS, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """Yield the file's rows in batches; the index holds the 0-based data row number.
+
+    CSV cells come as text (``dtype=str``, nothing read as missing), so codes keep leading
+    zeros; Parquet batches keep their stored types (row groups are read batch by batch, so
+    memory stays bounded); XLSX is read whole (Excel sheets hold at most ~1M rows).
+    """
+    fmt = _suffix(path)
+    offset = 0
+    try:
+        if fmt in (".csv", ".csv.gz"):
+            reader = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                encoding=info["encoding"],
+                sep=info.get("sep", ","),
+                compression="infer",
+                chunksize=batch_rows,
+                usecols=columns,
+            )
+            with reader:
+                for chunk in reader:
+                    chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                    offset += len(chunk)
+                    yield chunk
+        elif fmt == ".parquet":
+            import pyarrow.dataset as pads
+
+            dset = pads.dataset(path, format="parquet")
+            for batch in dset.to_batches(columns=columns, batch_size=batch_rows):
+                if batch.num_rows == 0:
+                    continue
+                chunk = batch.to_pandas()
+                chunk.index = pd.RangeIndex(offset, offset + len(chunk))
+                offset += len(chunk)
+                yield chunk
+        else:
+            df = _read_excel(path)
+            if columns is not None:
+                df = df[columns]
+            for start in range(0, len(df), batch_rows):
+                yield df.iloc[start : start + batch_rows]
+    except ContractError:
+        raise
+    except Exception as exc:
+        where = f" near data row {offset + 1}" if fmt != ".xlsx" else ""
+        raise ContractError(f"{path}: unreadable {fmt} file{where} ({_short(exc)})") from None
