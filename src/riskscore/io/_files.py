@@ -200,7 +200,7 @@ def _read_excel(path: Path) -> pd.DataFrame:
         sheets = xl.sheet_names
         stem = _stem(path).lower()
         sheet = next((s for s in sheets if s.strip().lower() == stem), sheets[0])
-        return xl.parse(sheet, dtype=object)
+        return pd.read_excel(xl, sheet_name=sheet, dtype=object)
 
 
 def iter_batches(

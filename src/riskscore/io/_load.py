@@ -621,7 +621,15 @@ def _refs_for(
             continue
         key = (ref_table, ref_col)
         if key not in cache:
-            cache[key] = reference_keys(found[ref_table], TABLES[ref_table], ref_col, batch_rows)
+            try:
+                cache[key] = reference_keys(
+                    found[ref_table], TABLES[ref_table], ref_col, batch_rows
+                )
+            except ContractError:  # reported when the referenced table itself is loaded
+                cache[key] = None
+        if cache[key] is None:
+            skipped.append(f"{reason} ({ref_table} unreadable)")
+            continue
         refs[col] = (cache[key], reason)
     return refs, skipped
 
@@ -670,7 +678,8 @@ def load_folder_impl(
                 quarantine_csv=qcsv,
             )
         except ContractError as exc:
-            errors.append(str(exc))
+            if str(exc) not in errors:
+                errors.append(str(exc))
     if errors:
         raise ContractError("; ".join(errors) if len(errors) > 1 else errors[0])
     ordered = {n: results[n] for n in TABLES if n in results}
