@@ -1,0 +1,214 @@
+"""Shared Ibis building blocks: enriched encounters, fee lines and drug prescriptions."""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _
+
+from .engine import Context, day_num
+from .registry import Skip
+
+
+def in_list(col, values):
+    values = [str(v) for v in values]
+    return col.isin(values) if values else ibis.literal(False)
+
+
+def setting_of(ctx: Context, med_type):
+    """Care setting (outpatient/emergency/chronic/inpatient/pharmacy/other) of a med_type code."""
+    cases = [(in_list(med_type, codes), name) for name, codes in ctx.p("settings").items()]
+    return ibis.cases(*cases, else_="other")
+
+
+def _person(ctx: Context):
+    if "psn_info_b" not in ctx.t:
+        return None
+    p = ctx.t["psn_info_b"]
+    keep = {"p_psn_no": p.psn_no}
+    for c in ("gend", "brdy", "insutype", "chronic_flag", "die_date", "insu_admdvs"):
+        if c in p.columns:
+            keep["p_" + c] = p[c]
+    return p.select(**keep)
+
+
+def _institution(ctx: Context):
+    if "institutions" not in ctx.t:
+        return None
+    i = ctx.t["institutions"]
+    keep = {"i_code": i.fixmedins_code}
+    for c in ("hosp_lv", "ownership", "medins_type", "region", "specialty"):
+        if c in i.columns:
+            keep["i_" + c] = i[c]
+    return i.select(**keep)
+
+
+def _first(*cols):
+    cols = [c for c in cols if c is not None]
+    if not cols:
+        return None
+    return ibis.coalesce(*cols) if len(cols) > 1 else cols[0]
+
+
+def encounters(ctx: Context):
+    """mdtrt_d with day numbers, setting and person/institution attributes.
+
+    Columns: mdtrt_id, psn_no, fixmedins_code, med_type, setting, begn_day, end_day,
+    begntime, endtime, insutype, gend, age, chronic, die_day, hosp_lv_num, region,
+    ownership, medins_type, dx.
+    """
+
+    def build():
+        m = ctx.t["mdtrt_d"]
+        p = _person(ctx)
+        inst = _institution(ctx)
+        t = m
+        if p is not None:
+            t = t.left_join(p, t.psn_no == p.p_psn_no)
+        if inst is not None:
+            t = t.left_join(inst, t.fixmedins_code == inst.i_code)
+        cols = t.columns
+
+        def col(name):
+            return t[name] if name in cols else None
+
+        begn_day = day_num(t.begntime)
+        end_day = day_num(ibis.coalesce(t.endtime, t.begntime))
+        brdy = _first(col("brdy"), col("p_brdy"))
+        age_calc = (begn_day - day_num(brdy)).cast("float64") / 365.25 if brdy is not None else None
+        age = _first(col("age"), age_calc)
+        chronic = col("p_chronic_flag")
+        lv = _first(col("i_hosp_lv"), col("hosp_lv"))
+        region = _first(col("i_region"), col("insu_admdvs"))
+        dx = col("dscg_maindiag_code")
+        die = col("p_die_date")
+        null_s = ibis.null().cast("string")
+        null_f = ibis.null().cast("float64")
+        return t.select(
+            mdtrt_id=t.mdtrt_id,
+            psn_no=t.psn_no,
+            fixmedins_code=t.fixmedins_code,
+            med_type=t.med_type,
+            setting=setting_of(ctx, t.med_type),
+            begntime=t.begntime,
+            endtime=ibis.coalesce(t.endtime, t.begntime),
+            begn_day=begn_day,
+            end_day=end_day,
+            insutype=_first(col("insutype"), col("p_insutype"))
+            if ("insutype" in cols or "p_insutype" in cols)
+            else null_s,
+            gend=_first(col("gend"), col("p_gend"))
+            if ("gend" in cols or "p_gend" in cols)
+            else null_s,
+            age=age.cast("float64") if age is not None else null_f,
+            chronic=(chronic.cast("float64").fill_null(0) >= 1)
+            if chronic is not None
+            else ibis.literal(False),
+            die_day=day_num(die) if die is not None else ibis.null().cast("int64"),
+            hosp_lv_num=lv.cast("float64") if lv is not None else null_f,
+            region=region.cast("string") if region is not None else null_s,
+            ownership=col("i_ownership") if col("i_ownership") is not None else null_s,
+            medins_type=col("i_medins_type") if col("i_medins_type") is not None else null_s,
+            dx=dx if dx is not None else null_s,
+        )
+
+    return ctx.cached("encounters", build)
+
+
+def fee_lines(ctx: Context, include_refunds: bool = False):
+    """fee_list_d (positive lines) joined with :func:`encounters` attributes.
+
+    Extra columns: fee_day, setting, e_* attributes (e_psn_no, e_begn_day, e_end_day,
+    insutype, gend, age, chronic, hosp_lv_num, region, ownership, medins_type, dx, enc_med_type).
+    Lines whose mdtrt_id is not in mdtrt_d keep their own med_type and null attributes.
+    """
+    if "fee_list_d" not in ctx.t:
+        raise Skip("needs table fee_list_d (absent)")
+
+    def build():
+        f = ctx.t["fee_list_d"]
+        if not include_refunds:
+            f = f.filter((f.cnt > 0) & (f.det_item_fee_sumamt >= 0))
+        e = encounters(ctx)
+        e = e.select(
+            e_mdtrt_id=e.mdtrt_id,
+            enc_med_type=e.med_type,
+            e_begn_day=e.begn_day,
+            e_end_day=e.end_day,
+            insutype=e.insutype,
+            gend=e.gend,
+            age=e.age,
+            chronic=e.chronic,
+            hosp_lv_num=e.hosp_lv_num,
+            region=e.region,
+            ownership=e.ownership,
+            medins_type=e.medins_type,
+            dx=e.dx,
+        )
+        t = f.left_join(e, f.mdtrt_id == e.e_mdtrt_id)
+        own_mt = t.med_type if "med_type" in f.columns else ibis.null().cast("string")
+        mt = ibis.coalesce(t.enc_med_type, own_mt)
+        return t.mutate(
+            eff_med_type=mt,
+            setting=setting_of(ctx, mt),
+            fee_day=day_num(t.fee_ocur_time),
+        ).drop("e_mdtrt_id")
+
+    return ctx.cached(("fee", include_refunds), build)
+
+
+def generic_key(ctx: Context, code):
+    """Generic (ingredient) key of a national drug code: X… first 10 chars, Z… first 11."""
+    lens = ctx.p("generic_key_length")
+    cases = [(code.startswith(prefix), code.substr(0, int(n))) for prefix, n in lens.items()]
+    return ibis.cases(*cases, else_=code)
+
+
+def days_limit(ctx: Context, setting, chronic):
+    """Days-supply limit of a line's setting (None for settings without a limit)."""
+    lim = ctx.p("days_supply_limit")
+    pharm_chronic = bool(ctx.p("pharmacy_chronic_uses_chronic_limit"))
+    pharmacy_lim = ibis.literal(float(lim["outpatient"]))
+    if pharm_chronic:
+        pharmacy_lim = ibis.ifelse(chronic, float(lim["chronic"]), float(lim["outpatient"]))
+    return ibis.cases(
+        (setting == "outpatient", float(lim["outpatient"])),
+        (setting == "emergency", float(lim["emergency"])),
+        (setting == "chronic", float(lim["chronic"])),
+        (setting == "pharmacy", pharmacy_lim),
+        else_=ibis.null().cast("float64"),
+    )
+
+
+def prescriptions(ctx: Context):
+    """Drug prescriptions: one row per institution × person × generic × prescription number.
+
+    A prescription is the drug lines (09/10/11, ``prd_days`` > 0) of one ``rx_drord_no``
+    (else one encounter) for one generic key, outside inpatient care (discharge drugs
+    ``dscg_tkdrug_flag=1`` included). Columns: fixmedins_code, psn_no, generic, rx, mdtrt_id,
+    start_day, days, end_day, setting, limit_days, chronic.
+    """
+    ctx.require("fee_list_d", "prd_days", "hilist_code", "psn_no")
+
+    def build():
+        f = fee_lines(ctx)
+        drug = in_list(f.med_chrgitm_type, ctx.p("chrgitm_types")["drug"])
+        out_of_ipt = f.setting != "inpatient"
+        if "dscg_tkdrug_flag" in f.columns:
+            out_of_ipt = out_of_ipt | (f.dscg_tkdrug_flag == "1")
+        f = f.filter(drug & out_of_ipt & f.prd_days.notnull() & (f.prd_days > 0))
+        rx = f.rx_drord_no if "rx_drord_no" in f.columns else f.mdtrt_id
+        f = f.mutate(generic=generic_key(ctx, f.hilist_code), rx=ibis.coalesce(rx, f.mdtrt_id))
+        g = f.group_by(["fixmedins_code", "psn_no", "generic", "rx"]).aggregate(
+            mdtrt_id=_.mdtrt_id.min(),
+            start_day=_.fee_day.min(),
+            days=_.prd_days.max(),
+            setting=_.setting.min(),
+            chronic=_.chronic.any(),
+        )
+        g = g.mutate(
+            end_day=g.start_day + g.days.cast("int64"),
+            limit_days=days_limit(ctx, g.setting, g.chronic.fill_null(False)),
+        )
+        return g
+
+    return ctx.cached("rx", build)
