@@ -1,0 +1,255 @@
+"""Amendments (变更记录): replacements from the published reserve list (递补), never edits.
+
+``amend`` appends one JSON line to ``DRAW_DIR/amendments.jsonl``::
+
+    {"seq", "timestamp", "round", "fixmedins_code", "team_id", "removed", "added", "added_unit",
+     "reserve_rank", "reason_code", "reason", "skipped": [{"inspector_id", "why"}],
+     "prev_hash", "hash"}
+
+``prev_hash`` of the first line is the SHA-256 of ``manifest.json``; ``hash`` is the SHA-256 of
+the line's canonical JSON without ``hash``. The replacement is the first entry of the target's
+published reserve list that is not already in the team, was not declared unavailable for this
+target, is below the workload cap (counting earlier amendments) and, in a joint inspection,
+keeps every unit's quota. The locked outputs are never rewritten; the current teams are
+re-derived (``assignments_current.csv``) and checked by ``verify``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from riskscore.errors import RiskscoreError, VerificationError
+
+REASON_CODES = {
+    "unavailable": "因客观原因无法参加检查 unable to attend",
+    "recusal": "与检查对象有利害关系，依法回避 conflict of interest (recusal)",
+    "illness": "因病无法参加 illness",
+    "other": "其他 other",
+}
+"""Reason codes for a replacement (递补原因)."""
+
+
+def _canon(obj: dict) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
+def _rows(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+class _State:
+    def __init__(self, d: Path):
+        from riskscore.draw.bundle import parse_inputs, read_inputs
+
+        self.inp, _params, _policy = parse_inputs(read_inputs(d))
+        self.teams: dict[str, list[str]] = {}
+        self.team_id: dict[str, str] = {}
+        self.unit: dict[str, str] = {i.inspector_id: i.unit for i in self.inp.inspectors}
+        for r in _rows(d / "assignments.csv"):
+            self.teams.setdefault(r["fixmedins_code"], []).append(r["inspector_id"])
+            self.team_id[r["fixmedins_code"]] = r["team_id"]
+        self.reserve: dict[str, list[str]] = {}
+        for r in sorted(
+            _rows(d / "reserve.csv"), key=lambda r: (r["fixmedins_code"], int(r["rank"]))
+        ):
+            self.reserve.setdefault(r["fixmedins_code"], []).append(r["inspector_id"])
+        self.out: dict[str, set[str]] = {}
+
+    def load(self, iid: str) -> int:
+        return sum(iid in t for t in self.teams.values())
+
+    def choose(self, code: str, removed: str) -> tuple[str, int, list[dict]]:
+        team = [i for i in self.teams[code] if i != removed]
+        need_unit = None
+        if self.inp.joint_units:
+            u = self.unit.get(removed, "")
+            if sum(self.unit.get(i) == u for i in team) < self.inp.min_per_unit:
+                need_unit = u
+        skipped = []
+        for rank, iid in enumerate(self.reserve.get(code, []), start=1):
+            why = None
+            if iid in team:
+                why = "already_in_team"
+            elif iid in self.out.get(code, set()) or iid == removed:
+                why = "declared_unavailable"
+            elif self.load(iid) >= self.inp.workload_cap:
+                why = "at_workload_cap"
+            elif need_unit is not None and self.unit.get(iid) != need_unit:
+                why = f"unit_quota_needs_{need_unit}"
+            if why is None:
+                return iid, rank, skipped
+            skipped.append({"inspector_id": iid, "why": why})
+        raise RiskscoreError(
+            f"reserve list of target {code} exhausted ({len(skipped)} entries skipped: "
+            + ", ".join(f"{s['inspector_id']}={s['why']}" for s in skipped)
+            + "); a new draw of the round is needed"
+        )
+
+    def apply(self, code: str, removed: str, added: str) -> None:
+        self.teams[code] = [added if i == removed else i for i in self.teams[code]]
+        self.out.setdefault(code, set()).add(removed)
+
+    def render(self) -> bytes:
+        from riskscore.draw.bundle import csv_bytes
+
+        rows = []
+        for code, team in self.teams.items():
+            for s, iid in enumerate(team, start=1):
+                rows.append(
+                    [
+                        code,
+                        self.inp.round_index,
+                        self.team_id[code],
+                        s,
+                        "leader" if s == 1 else "member",
+                        iid,
+                        self.unit.get(iid, ""),
+                    ]
+                )
+        return csv_bytes(
+            ["fixmedins_code", "round", "team_id", "seat", "role", "inspector_id", "unit"], rows
+        )
+
+
+def _read_log(d: Path) -> list[dict]:
+    p = d / "amendments.jsonl"
+    if not p.exists():
+        return []
+    out = []
+    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            raise VerificationError(f"amendments.jsonl line {n}: empty line")
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            raise VerificationError(f"amendments.jsonl line {n}: not valid JSON") from None
+    return out
+
+
+def _replay(d: Path, entries: list[dict]) -> tuple[_State, str]:
+    state = _State(d)
+    prev = hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()
+    for n, e in enumerate(entries, start=1):
+        where = f"amendments.jsonl line {n}"
+        if e.get("prev_hash") != prev:
+            raise VerificationError(f"{where}: prev_hash breaks the hash chain")
+        body = {k: v for k, v in e.items() if k != "hash"}
+        h = hashlib.sha256(_canon(body)).hexdigest()
+        if e.get("hash") != h:
+            raise VerificationError(f"{where}: hash differs from the line's content")
+        if e.get("seq") != n:
+            raise VerificationError(f"{where}: seq {e.get('seq')} should be {n}")
+        code, removed = e.get("fixmedins_code"), e.get("removed")
+        if code not in state.teams or removed not in state.teams[code]:
+            raise VerificationError(f"{where}: {removed} is not in the team of {code}")
+        try:
+            added, rank, skipped = state.choose(code, removed)
+        except RiskscoreError:
+            raise VerificationError(
+                f"{where}: reserve list of {code} has no eligible entry"
+            ) from None
+        if (added, rank, skipped) != (e.get("added"), e.get("reserve_rank"), e.get("skipped")):
+            raise VerificationError(
+                f"{where}: added {e.get('added')} but the next eligible reserve entry is {added}"
+            )
+        state.apply(code, removed, added)
+        prev = h
+    return state, prev
+
+
+def verify_amendments(d: Path, manifest: dict | None = None) -> int:
+    """Check the amendment chain and ``assignments_current.csv``; returns the number of lines."""
+    d = Path(d)
+    entries = _read_log(d)
+    if not entries:
+        if (d / "assignments_current.csv").exists():
+            cur = (d / "assignments_current.csv").read_bytes()
+            if cur != (d / "assignments.csv").read_bytes():
+                raise VerificationError(
+                    "assignments_current.csv: differs from assignments.csv with no amendments"
+                )
+        return 0
+    state, _ = _replay(d, entries)
+    cur = d / "assignments_current.csv"
+    if cur.exists() and cur.read_bytes() != state.render():
+        raise VerificationError("assignments_current.csv: differs from the replayed amendments")
+    return len(entries)
+
+
+def amend(
+    draw_dir: str | Path,
+    unavailable: str,
+    target: str,
+    reason: str,
+    reason_code: str = "unavailable",
+    timestamp: str | None = None,
+) -> dict:
+    """Replace an inspector of one target by the next eligible reserve entry (递补).
+
+    Parameters
+    ----------
+    draw_dir : path
+    unavailable : str
+        inspector_id of the drawn inspector who cannot attend or must recuse.
+    target : str
+        fixmedins_code of the target.
+    reason : str
+        Free-text reason (kept in the internal log, not in public notices).
+    reason_code : str
+        One of :data:`REASON_CODES`.
+    timestamp : str, optional
+        ISO timestamp; default now (UTC).
+
+    Returns
+    -------
+    dict
+        The appended amendment.
+    """
+    from riskscore.draw.bundle import verify_draw
+
+    d = Path(draw_dir)
+    if reason_code not in REASON_CODES:
+        raise RiskscoreError(
+            f"--reason-code {reason_code!r}: expected one of {', '.join(REASON_CODES)}"
+        )
+    if not reason.strip():
+        raise RiskscoreError("--reason: give the reason for the replacement")
+    verify_draw(d)
+    entries = _read_log(d)
+    state, prev = _replay(d, entries)
+    if target not in state.teams:
+        raise RiskscoreError(f"--target {target}: not a drawn target of {d}")
+    if unavailable not in state.teams[target]:
+        raise RiskscoreError(
+            f"--unavailable {unavailable}: not in the current team of {target} ({', '.join(state.teams[target])})"
+        )
+    added, rank, skipped = state.choose(target, unavailable)
+    ts = timestamp or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    body = {
+        "seq": len(entries) + 1,
+        "timestamp": ts,
+        "round": state.inp.round_index,
+        "fixmedins_code": target,
+        "team_id": state.team_id[target],
+        "removed": unavailable,
+        "added": added,
+        "added_unit": state.unit.get(added, ""),
+        "reserve_rank": rank,
+        "reason_code": reason_code,
+        "reason": reason,
+        "skipped": skipped,
+        "prev_hash": prev,
+    }
+    body["hash"] = hashlib.sha256(_canon(body)).hexdigest()
+    with open(d / "amendments.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(_canon(body).decode("utf-8") + "\n")
+    state.apply(target, unavailable, added)
+    (d / "assignments_current.csv").write_bytes(state.render())
+    return body
