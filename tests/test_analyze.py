@@ -150,6 +150,25 @@ def test_multi_round_frame_combines_rounds(tmp_path):
     assert "combined over 2 rounds" in e.loc[("overall", "violation_rate"), "note"]
     assert e.loc[("overall", "findings"), "estimate"] == sum(r["violation_found"]
                                                              for r in results)
+    # the same year as two draw folders (one per round, as `riskscore draw` writes them)
+    fr = pd.DataFrame(rows)
+    dirs = []
+    for r in ("1", "2"):
+        d = tmp_path / f"draw{r}"
+        d.mkdir()
+        fr[fr["round"] == r].to_csv(d / "frame.csv", index=False)
+        dirs.append(str(d))
+    assert main(["analyze", "--draw", *dirs, "--results", str(tmp_path / "r.csv"), "--out",
+                 str(tmp_path / "o2"), "--as-of", "2025-12-31", "--lang", "en"]) == 0
+    e2 = pd.read_csv(tmp_path / "o2" / "estimates.csv").set_index(["scope", "measure"])
+    assert e2.loc[("overall", "violation_rate"), "estimate"] == pytest.approx(
+        e.loc[("overall", "violation_rate"), "estimate"])
+    one = analyze([dirs[1]], tmp_path / "r.csv", tmp_path / "o3", round_=None,
+                  as_of=pd.Timestamp("2025-12-31").date())["estimates"]
+    one = one.set_index(["scope", "measure"])
+    assert one.loc[("overall", "violation_rate"), "estimate"] == pytest.approx(r2)
+    # round 1's rows are not selected in round 2's frame: set aside, and said so
+    assert one.loc[("overall", "excluded_draw_not_selected"), "estimate"] > 0
 
 
 def test_analyze_errors_are_one_line(tmp_path, capsys):

@@ -75,9 +75,29 @@ def load_results(path: str | Path) -> tuple[pd.DataFrame, int, dict]:
     return res.data.copy(), int(res.quarantined), dict(res.reasons)
 
 
-def read_frames(draw_dir: str | Path, round_: str | None = None) -> dict[str, pd.DataFrame]:
+def read_frames(draw_dir, round_: str | None = None) -> dict[str, pd.DataFrame]:
     """The draw frame(s): ``{"": frame}`` for one design, or one frame per round when the
-    frame lists institutions once per round."""
+    frame lists institutions once per round or several draw folders (one per round) are
+    given."""
+    if isinstance(draw_dir, (list, tuple)):
+        if len(draw_dir) == 1:
+            return read_frames(draw_dir[0], round_)
+        frames: dict[str, pd.DataFrame] = {}
+        for d in draw_dir:
+            for r, f in read_frames(d, None).items():
+                rounds = f["round"].astype(str).unique() if "round" in f.columns else []
+                key = r or (rounds[0] if len(rounds) == 1 else "")
+                if not key or key in frames:
+                    raise RiskscoreError(
+                        f"{Path(d) / 'frame.csv'}: several draw folders need distinct 'round' "
+                        f"values (got {key or 'none'!r})")
+                frames[key] = f
+        if round_ is not None:
+            if str(round_) not in frames:
+                raise RiskscoreError(f"--round {round_!r}: not among the draw folders' rounds "
+                                     f"{', '.join(sorted(frames))}")
+            return {"": frames[str(round_)]}
+        return frames
     path = Path(draw_dir) / "frame.csv"
     raw = read_csv_text(path, "the draw frame (fixmedins_code, tier, stratum, N_h, n_h, pi, "
                               "selected) written by `riskscore draw`")
@@ -405,8 +425,9 @@ def analyze(
 
     Parameters
     ----------
-    draw_dir : path
-        Draw folder (``frame.csv``; ``manifest.json`` optional).
+    draw_dir : path or list of paths
+        Draw folder (``frame.csv``); several folders (one per round of the year) are
+        estimated per round and combined.
     results_path : path
         Inspection results (contract table ``inspection_results``).
     out_dir : path
@@ -451,6 +472,10 @@ def analyze(
         u = units[units["fixmedins_code"].astype(str).isin(sel)]
         if multi:
             u = u[u["draw_round"] == r]
+        elif "round" in frame.columns and frame["round"].nunique() == 1:
+            # one round's frame: results of other rounds are set aside (empty round kept)
+            fr_round = str(frame["round"].iloc[0])
+            u = u[(u["draw_round"] == fr_round) | (u["draw_round"] == "")]
         if len(u) and u["fixmedins_code"].duplicated().any():
             # one design, several rounds in the results: combine the rows per institution
             u = u.groupby("fixmedins_code", as_index=False).agg(
@@ -469,8 +494,8 @@ def analyze(
     inspected_total = int(sum(len(p) for p in matched_parts))
     if not designs:
         raise RiskscoreError(
-            f"{results_path}: no origin=draw result matches an institution selected in "
-            f"{Path(draw_dir) / 'frame.csv'}; nothing to estimate")
+            f"{results_path}: no origin=draw result matches an institution selected in the "
+            "draw frame (frame.csv); nothing to estimate")
 
     per_round = {r: d.estimates(f"round:{r}" if multi else "") for r, d in designs.items()}
     if multi:
@@ -480,7 +505,8 @@ def analyze(
                          "overall"} for x in rs] for r, rs in per_round.items()}
         combined = _combine(stripped, {r: d.sample.n for r, d in designs.items()})
         y_all = np.concatenate([d.y for d in designs.values()])
-        combined = [x for x in combined if x["measure"] != "naive_hit_rate"]
+        combined = [x for x in combined
+                    if not (x["measure"] == "naive_hit_rate" and x["scope"] == "overall")]
         combined.append(_row("overall", "naive_hit_rate", naive_rate(y_all)))
         rows = combined + rows
     else:
@@ -557,7 +583,8 @@ def analyze(
 
     summary = {
         "as_of": as_of.isoformat(),
-        "draw_dir": str(draw_dir),
+        "draw_dir": [str(d) for d in draw_dir] if isinstance(draw_dir, (list, tuple))
+        else str(draw_dir),
         "results": str(results_path),
         "scores": str(scores_path) if scores_path else None,
         "rounds": sorted(designs) if multi else None,

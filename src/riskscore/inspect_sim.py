@@ -57,8 +57,10 @@ class SimSettings:
     complaint_violation_odds : float
         How much more likely a violator is to be the subject of a complaint.
     window_days : tuple of int
-        Inspections take place between ``deadline - window_days[0]`` and
-        ``deadline - window_days[1]`` days (results entered before the deadline).
+        Without a round window in the manifest, inspections take place between
+        ``deadline - window_days[0]`` and ``deadline - window_days[1]`` days; with one, within
+        the round and at least ``window_days[1]`` days before the deadline (results entered
+        before the deadline).
     """
 
     recovery_share: tuple = (0.6, 1.0)
@@ -120,14 +122,37 @@ def _find_key(obj, key: str):
     return None
 
 
-def deadline_from_manifest(manifest: dict) -> dt.date:
-    """The policy deadline (检查完成期限) recorded in the manifest, else :data:`DEFAULT_DEADLINE`."""
+def deadline_from_manifest(manifest: dict, draw_dir: Path | None = None) -> dt.date:
+    """The policy deadline (检查完成期限): ``deadline`` in the manifest, else in
+    ``DRAW_DIR/inputs/policy.yaml``, else :data:`DEFAULT_DEADLINE`."""
     value = _find_key(manifest, "deadline")
+    if not value and draw_dir is not None and (Path(draw_dir) / "inputs" / "policy.yaml").exists():
+        import yaml
+
+        try:
+            pol = yaml.safe_load((Path(draw_dir) / "inputs" / "policy.yaml").read_text("utf-8"))
+        except yaml.YAMLError:
+            pol = None
+        value = pol.get("deadline") if isinstance(pol, dict) else None
     try:
         return dt.date.fromisoformat(str(value)[:10]) if value else dt.date.fromisoformat(
             DEFAULT_DEADLINE)
     except ValueError:
         raise RiskscoreError(f"manifest.json: 'deadline' {value!r} is not a date (YYYY-MM-DD)")
+
+
+def round_window(manifest: dict) -> tuple[dt.date | None, dt.date | None]:
+    """Start and end of the draw round (``manifest["round"]["start"/"end"]``) when recorded."""
+    rd = manifest.get("round") if isinstance(manifest, dict) else None
+    if not isinstance(rd, dict):
+        return None, None
+    out = []
+    for k in ("start", "end"):
+        try:
+            out.append(dt.date.fromisoformat(str(rd.get(k))[:10]) if rd.get(k) else None)
+        except ValueError:
+            out.append(None)
+    return out[0], out[1]
 
 
 def read_truth_outcomes(data_dir: Path) -> pd.DataFrame:
@@ -184,14 +209,14 @@ def read_truth_types(data_dir: Path) -> dict[str, str]:
     return out
 
 
-def _simulate_rows(codes, truth, types, rng, settings, deadline, origin, rounds, prefix):
+def _simulate_rows(codes, truth, types, rng, settings, window, origin, rounds, prefix):
     n = len(codes)
     t = truth.set_index("fixmedins_code").loc[codes]
     found = t["violation_found"].to_numpy(int)
     amount = np.where(found == 1, t["improper_amount"].to_numpy(float), 0.0)
-    lo, hi = settings.window_days
-    offset = rng.integers(hi, lo + 1, size=n)
-    inspect = [deadline - dt.timedelta(days=int(d)) for d in offset]
+    start, end = window
+    offset = rng.integers(0, (end - start).days + 1, size=n)
+    inspect = [start + dt.timedelta(days=int(d)) for d in offset]
     share = rng.uniform(*settings.recovery_share, size=n)
     recovered = np.round(amount * share, 2)
     mult = rng.choice(np.asarray(settings.penalty_multiples),
@@ -240,6 +265,7 @@ def simulate_inspections(
     seed: int = 0,
     complaints: int = 10,
     deadline: dt.date | None = None,
+    window: tuple[dt.date | None, dt.date | None] = (None, None),
     settings: SimSettings | None = None,
 ) -> pd.DataFrame:
     """Simulate the inspection results of a draw (模拟检查结果).
@@ -259,6 +285,9 @@ def simulate_inspections(
         Number of complaint-driven inspections (投诉举报) of institutions not drawn.
     deadline : date, optional
         Inspections happen before it (default :data:`DEFAULT_DEADLINE`).
+    window : (date, date), optional
+        The round's start and end (manifest); inspections fall inside it and before the
+        deadline. Without it: ``settings.window_days`` before the deadline.
     settings : SimSettings, optional
 
     Returns
@@ -279,8 +308,15 @@ def simulate_inspections(
                              f"({len(missing)} missing); expected one row per institution")
     rounds = (drawn["round"].astype(str).tolist() if "round" in drawn.columns
               else ["1"] * len(codes))
+    lo, hi = settings.window_days
+    start = window[0] or deadline - dt.timedelta(days=lo)
+    end = min(window[1] or deadline, deadline - dt.timedelta(days=hi))
+    if end < start:
+        end = start
     rng = np.random.default_rng(seed)
-    rows = _simulate_rows(codes, truth, types, rng, settings, deadline, "draw", rounds, "D")
+    tag = rounds[0] if rounds and len(set(rounds)) == 1 else ""
+    rows = _simulate_rows(codes, truth, types, rng, settings, (start, end), "draw", rounds,
+                          f"D{tag}-")
     # complaint-driven inspections of institutions outside the draw
     pool = truth[~truth["fixmedins_code"].isin(codes)].sort_values("fixmedins_code")
     k = min(int(complaints), len(pool))
@@ -289,8 +325,8 @@ def simulate_inspections(
                      1.0)
         pick = rng.choice(len(pool), size=k, replace=False, p=w / w.sum())
         ccodes = pool["fixmedins_code"].iloc[np.sort(pick)].astype(str).tolist()
-        rows += _simulate_rows(ccodes, truth, types, rng, settings, deadline, "complaint",
-                               None, "C")
+        rows += _simulate_rows(ccodes, truth, types, rng, settings, (start, end), "complaint",
+                               None, f"C{tag}-")
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["violation_found"] = out["violation_found"].astype(int)
     return out
@@ -318,10 +354,11 @@ def run_inspect_sim(
             dl = dt.date.fromisoformat(deadline)
         except ValueError:
             raise RiskscoreError(f"--deadline {deadline!r}: expected a date YYYY-MM-DD") from None
-    else:
-        dl = deadline_from_manifest(read_manifest(draw_dir))
+    manifest = read_manifest(draw_dir)
+    if not deadline:
+        dl = deadline_from_manifest(manifest, draw_dir)
     res = simulate_inspections(frame, truth, types=types, seed=seed, complaints=complaints,
-                               deadline=dl)
+                               deadline=dl, window=round_window(manifest))
     out_dir.mkdir(parents=True, exist_ok=True)
     res.to_csv(out_dir / "results.csv", index=False, encoding="utf-8")
     meta = {
@@ -330,6 +367,7 @@ def run_inspect_sim(
         "draw_dir": str(draw_dir),
         "data_dir": str(data_dir),
         "deadline": dl.isoformat(),
+        "round_window": [str(d) if d else None for d in round_window(manifest)],
         "rows": int(len(res)),
         "by_origin": {k: int(v) for k, v in res["origin"].value_counts().sort_index().items()},
         "violations_found": int(res["violation_found"].sum()),

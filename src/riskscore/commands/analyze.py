@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "origin=draw inspections enter the estimators; the rest are counted."
         ),
     )
-    p.add_argument("--draw", required=True, metavar="DRAW_DIR", help="draw folder (frame.csv)")
+    p.add_argument("--draw", required=True, nargs="+", metavar="DRAW_DIR",
+                   help="draw folder (frame.csv); several folders = the year's rounds, combined")
     p.add_argument("--results", required=True, metavar="RESULTS.csv",
                    help="inspection results (contract table inspection_results)")
     p.add_argument("--out", required=True, metavar="OUT", help="output folder")
