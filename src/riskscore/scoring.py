@@ -812,10 +812,7 @@ class RiskScorer(BaseEstimator):
         for r in top.itertuples(index=False):
             nm = self._name(r.indicator_id)
             fzh, fen = FAMILIES[r.family]
-            if r.kind == "proportion":
-                val, peer = f"{r.rate:.1%}", f"{r.norm_mean:.1%}"
-            else:
-                val, peer = f"{r.rate:.2f}", f"{r.norm_mean:.2f}"
+            val, peer = format_rate(r.rate, r.kind), format_rate(r.norm_mean, r.kind)
             zh_map.setdefault(r.fixmedins_code, []).append(
                 f"{fzh}：{nm.zh} {val}（同类机构 {peer}）"
             )
@@ -825,36 +822,69 @@ class RiskScorer(BaseEstimator):
         return zh, en
 
 
-def family_auc(scores: pd.DataFrame, truth: pd.DataFrame) -> dict:
-    """ROC-AUC of each family score and of ``risk_score`` against planted truth (合成数据检验).
+def format_rate(value: float, kind: str = "proportion") -> str:
+    """Format a rate for reasons: percentages (1 decimal, 2 significant digits below 1 %)."""
+    if kind != "proportion":
+        return f"{value:.2f}"
+    if value >= 0.01 or value == 0:
+        return f"{value:.1%}"
+    return f"{value * 100:.2g}%"
+
+
+def family_auc(
+    scores: pd.DataFrame, truth: pd.DataFrame, decoys: pd.DataFrame | None = None
+) -> dict:
+    """Detection quality against planted truth (合成数据检验): ROC-AUC per family and overall.
 
     Parameters
     ----------
     scores : pandas.DataFrame
-        Output of :meth:`RiskScorer.score`.
+        Output of :meth:`RiskScorer.score` (or ``scores.csv``).
     truth : pandas.DataFrame
         ``fixmedins_code, family`` rows for planted violations (``truth.csv``); other
         columns are ignored.
+    decoys : pandas.DataFrame, optional
+        ``fixmedins_code`` of honest-but-unusual institutions (``truth_decoys.csv``).
 
     Returns
     -------
     dict
-        ``{family_id: auc or None (no positives)}`` plus ``"any"`` for the composite and
-        ``"top_decile_precision"``.
+        ``{family_id: ROC-AUC of the family score, or None without positives}``;
+        ``any``: ROC-AUC of ``risk_score`` for "any violation"; ``iforest_any``: the same
+        for ``iforest_score``; ``top_decile_precision``: share of violators among the 10 %
+        highest ``risk_score``; ``prevalence``; ``n_violators``, ``n_positive`` per family
+        (``positives``); ``decoy_percentile``: mean percentile of the decoys' ``risk_score``
+        among institutions without violations (None without decoys).
     """
     from sklearn.metrics import roc_auc_score
 
     codes = scores["fixmedins_code"].astype(str)
     t = truth.copy()
     t["fixmedins_code"] = t["fixmedins_code"].astype(str)
-    res: dict = {}
+    rank_col = "risk_log_excess" if "risk_log_excess" in scores.columns else "risk_score"
+    risk = scores[rank_col].to_numpy(float)
+    res: dict = {"positives": {}}
     for f in FAMILIES:
         y = codes.isin(t.loc[t["family"] == f, "fixmedins_code"]).to_numpy()
+        res["positives"][f] = int(y.sum())
         res[f] = float(roc_auc_score(y, scores[f])) if 0 < y.sum() < len(y) else None
     y = codes.isin(t["fixmedins_code"]).to_numpy()
-    res["any"] = float(roc_auc_score(y, scores["risk_score"])) if 0 < y.sum() < len(y) else None
+    both = 0 < y.sum() < len(y)
+    res["any"] = float(roc_auc_score(y, risk)) if both else None
+    if "iforest_score" in scores.columns:
+        res["iforest_any"] = float(roc_auc_score(y, scores["iforest_score"])) if both else None
     k = max(1, int(round(0.1 * len(scores))))
-    top = np.argsort(-scores["risk_score"].to_numpy(), kind="mergesort")[:k]
+    top = np.lexsort((codes.to_numpy(), -risk))[:k]
     res["top_decile_precision"] = float(y[top].mean()) if len(y) else None
     res["prevalence"] = float(y.mean()) if len(y) else None
+    res["n_institutions"] = int(len(y))
+    res["n_violators"] = int(y.sum())
+    res["decoy_percentile"] = None
+    if decoys is not None and len(decoys):
+        dec = set(decoys["fixmedins_code"].astype(str))
+        honest = ~y
+        pct = pd.Series(risk[honest]).rank(pct=True, method="average").to_numpy()
+        is_dec = codes[honest].isin(dec).to_numpy()
+        res["n_decoys"] = int(is_dec.sum())
+        res["decoy_percentile"] = float(pct[is_dec].mean()) if is_dec.any() else None
     return res

@@ -1,0 +1,276 @@
+"""``riskscore score``: institution risk scores, tiers and evidence (机构风险评分).
+
+Loads a data folder, computes every indicator (DuckDB by default, Spark on request), fits
+:class:`riskscore.scoring.RiskScorer` on a reference period (``--reference``, else the same
+data), scores, and writes
+
+``OUT/scores.csv``      one row per institution of the registry (检查对象名录库)
+``OUT/evidence.csv``    claims to take on site, top N per institution and flagged indicator
+``OUT/indicators.csv``  raw and shrunken rates per institution and indicator
+``OUT/score_meta.json`` seed, parameters, policy, skipped indicators (for reproduction)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from riskscore.contract import FAMILIES, TABLES
+from riskscore.errors import ContractError, RiskscoreError
+
+FLOAT_FORMAT = "%.10g"
+"""Float format of every CSV written (deterministic text)."""
+
+PII_COLUMNS = sorted({c for t in TABLES.values() for c in t.pii_columns})
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="score institutions: risk score, tier, family scores, evidence (机构风险评分)",
+        description=(
+            "Compute the risk indicators of a data folder, compare institutions with their "
+            "peers (type × level) after empirical-Bayes shrinkage, and write OUT/scores.csv "
+            "(one row per institution), OUT/evidence.csv and OUT/indicators.csv. "
+            "计算风险指标、同类比较与收缩估计，输出机构风险分、风险等级和现场核查线索。"
+        ),
+    )
+    p.add_argument("--data", type=Path, required=True, help="data folder (数据目录)")
+    p.add_argument("--out", type=Path, required=True, help="output folder (输出目录)")
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="compute engine (default duckdb)",
+    )
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="policy YAML or shipped policy id; its 'tiers' section sets the tier cut-offs "
+        "(default: the shipped default policy)",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="data folder of the reference period to fit the peer priors on (参照期; default: --data)",
+    )
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="summary language (default zh)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="IsolationForest seed (recorded; default 0)")
+    p.add_argument(
+        "--evidence-per-indicator",
+        type=int,
+        default=20,
+        help="evidence records kept per institution and flagged indicator (default 20)",
+    )
+    p.add_argument(
+        "--by-region", action="store_true", help="peer groups also by region (分区域比较)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _load(data_dir: Path):
+    from riskscore.io import load_folder
+
+    if not data_dir.is_dir():
+        raise ContractError(f"{data_dir}: data folder not found")
+    ds = load_folder(data_dir)
+    if "institutions" not in ds.tables:
+        raise ContractError(
+            f"{data_dir}: required table institutions absent; expected institutions.csv"
+        )
+    tables = {name: t.data for name, t in ds.tables.items()}
+    return ds, tables
+
+
+def _indicators(tables: dict, data_dir: Path, engine: str, progress: bool):
+    from riskscore.indicators import compute_indicators
+
+    rules_dir = data_dir / "nhsa_liangku_rules"
+    return compute_indicators(
+        tables,
+        engine=engine,
+        rules_dir=rules_dir if rules_dir.is_dir() else None,
+        progress=progress,
+    )
+
+
+def _tiers(policy: str | None):
+    from riskscore.policy import load_policy
+
+    pol = load_policy(policy)
+    return pol.get("tiers"), pol.get("_path"), pol.get("_sha256")
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    drop = [c for c in df.columns if c in PII_COLUMNS]
+    df.drop(columns=drop).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+
+
+def _evidence(res, detail: pd.DataFrame, names: dict, n: int) -> pd.DataFrame:
+    cols = [
+        "fixmedins_code",
+        "indicator_id",
+        "family",
+        "indicator_zh",
+        "indicator_en",
+        "indicator_score",
+        "rank",
+        "record_table",
+        "record_id",
+        "detail",
+    ]
+    ev = res.evidence
+    if ev is None or len(ev) == 0:
+        return pd.DataFrame(columns=cols)
+    ev = ev.copy()
+    if "detail" not in ev.columns:
+        ev["detail"] = ""
+    for c in ("fixmedins_code", "indicator_id", "record_table", "record_id"):
+        ev[c] = ev[c].astype(str)
+    flagged = detail.loc[
+        detail["excess"] > 0, ["fixmedins_code", "indicator_id", "indicator_score"]
+    ]
+    ev = ev.merge(flagged, on=["fixmedins_code", "indicator_id"], how="inner")
+    ev = ev.sort_values(
+        ["fixmedins_code", "indicator_id", "record_table", "record_id"], kind="mergesort"
+    ).drop_duplicates(["fixmedins_code", "indicator_id", "record_table", "record_id"])
+    ev["rank"] = ev.groupby(["fixmedins_code", "indicator_id"]).cumcount() + 1
+    ev = ev[ev["rank"] <= n]
+    ev["indicator_zh"] = ev["indicator_id"].map(lambda i: names.get(i, (i, i))[0])
+    ev["indicator_en"] = ev["indicator_id"].map(lambda i: names.get(i, (i, i))[1])
+    return ev[cols].reset_index(drop=True)
+
+
+def _summary(lang, scores, res, skipped_extra, warn_lines, out, seed, ref_dir, names) -> str:
+    zh = lang == "zh"
+    n_inst = len(scores)
+    n_ind = (
+        len(res.computed)
+        if getattr(res, "computed", None)
+        else res.values["indicator_id"].nunique()
+    )
+    tiers = scores["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    lines = []
+    if zh:
+        lines.append(
+            f"风险评分完成：机构 {n_inst} 家；计算指标 {n_ind} 项，跳过 {len(res.skipped)} 项；"
+            f"参照期：{ref_dir or '本期数据'}；随机种子 seed={seed}"
+        )
+        lines.append(
+            "风险等级（A 低 … D 高）：" + "，".join(f"{t} {tiers[t]} 家" for t in tiers.index)
+        )
+    else:
+        lines.append(
+            f"Scored {n_inst} institutions; {n_ind} indicators computed, {len(res.skipped)} "
+            f"skipped; reference: {ref_dir or 'same data'}; seed={seed}"
+        )
+        lines.append("Tiers (A low … D high): " + ", ".join(f"{t} {tiers[t]}" for t in tiers.index))
+    if res.skipped:
+        lines.append("跳过的指标及原因：" if zh else "Skipped indicators and why:")
+        for ind_id, reason in sorted(res.skipped):
+            nm = names.get(ind_id, (ind_id, ind_id))[0 if zh else 1]
+            lines.append(
+                f"  - {ind_id}（{nm}）：{reason}" if zh else f"  - {ind_id} ({nm}): {reason}"
+            )
+    for w in skipped_extra + warn_lines:
+        lines.append(("  注意：" if zh else "  Note: ") + w)
+    top = scores.sort_values(["risk_log_excess", "fixmedins_code"], ascending=[False, True]).head(5)
+    lines.append("风险最高的 5 家机构：" if zh else "Five highest-risk institutions:")
+    for r in top.itertuples(index=False):
+        reason = r.top_reasons_zh if zh else r.top_reasons_en
+        lines.append(f"  {r.fixmedins_code}  {r.tier}  {r.risk_score:.3f}  {reason}")
+    files = ", ".join(str(out / f) for f in ("scores.csv", "evidence.csv", "indicators.csv"))
+    lines.append(("输出：" if zh else "Wrote: ") + files)
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from riskscore.scoring import RiskScorer, indicator_names
+
+    if args.evidence_per_indicator < 0:
+        raise RiskscoreError("--evidence-per-indicator: expected a number >= 0")
+    tiers, policy_path, policy_sha = _tiers(args.policy)
+    progress = not args.quiet and sys.stderr.isatty()
+
+    ds, tables = _load(args.data)
+    res = _indicators(tables, args.data, args.engine, progress)
+    institutions = tables["institutions"]
+    credit = tables.get("credit_ratings")
+    if args.reference is not None:
+        _, ref_tables = _load(args.reference)
+        ref_res = _indicators(ref_tables, args.reference, args.engine, progress)
+        ref_values, ref_inst = ref_res.values, ref_tables["institutions"]
+    else:
+        ref_values, ref_inst = res.values, institutions
+
+    names = {k: (v.zh, v.en) for k, v in indicator_names().items()}
+    scorer = RiskScorer(
+        by_region=args.by_region, tiers=tiers, random_state=args.seed, names=names or None
+    )
+    warn_lines: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scorer.fit(ref_values, ref_inst)
+        scores, detail = scorer.score_details(res.values, institutions, res.exposure, credit)
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            warn_lines.append(str(w.message))
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    _write_csv(scores, out / "scores.csv")
+    ind = detail.copy()
+    ind["indicator_zh"] = ind["indicator_id"].map(lambda i: names.get(i, (i, i))[0])
+    ind["indicator_en"] = ind["indicator_id"].map(lambda i: names.get(i, (i, i))[1])
+    _write_csv(ind, out / "indicators.csv")
+    _write_csv(_evidence(res, detail, names, args.evidence_per_indicator), out / "evidence.csv")
+    meta = {
+        "command": "riskscore score",
+        "data": str(args.data),
+        "reference": str(args.reference) if args.reference else None,
+        "engine": args.engine,
+        "seed": args.seed,
+        "policy": policy_path,
+        "policy_sha256": policy_sha,
+        "scorer_params": {k: v for k, v in scorer.get_params().items() if k != "names"},
+        "tier_cutoffs_log_excess": scorer.tier_cutoffs_,
+        "indicators_computed": sorted(set(res.values["indicator_id"])),
+        "indicators_skipped": [{"indicator_id": i, "reason": r} for i, r in sorted(res.skipped)],
+        "families": list(FAMILIES),
+        "n_institutions": int(len(scores)),
+        "tiers": {t: int(v) for t, v in scores["tier"].value_counts().sort_index().items()},
+        "rules_version": (getattr(res, "rules", {}) or {}).get("_version"),
+        "warnings": warn_lines,
+        "quarantined_rows": {
+            name: int(c["quarantined"]) for name, c in ds.report()["tables"].items()
+        },
+    }
+    (out / "score_meta.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
+        + "\n",
+        encoding="utf-8",
+    )
+    sys.stdout.write(
+        _summary(args.lang, scores, res, [], warn_lines, out, args.seed, args.reference, names)
+    )
+    return 0
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    if isinstance(o, (set, tuple)):
+        return list(o)
+    return str(o)

@@ -1,0 +1,279 @@
+"""``riskscore score``: files, columns, determinism, skipped indicators, errors.
+
+The first tests replace loading and indicator computation by synthetic long tables (the
+scoring plumbing); the others run the real pipeline on a generated province
+(``riskscore synth``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from riskscore.cli import build_parser, main
+from riskscore.commands import score as score_cmd
+from riskscore.contract import FAMILIES, TABLES
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_scoring import make_province  # noqa: E402
+
+SCORE_COLUMNS = [
+    "fixmedins_code",
+    "risk_score",
+    "tier",
+    "expected_loss",
+    *FAMILIES,
+    "iforest_score",
+    "top_reasons_zh",
+    "top_reasons_en",
+]
+PII = {c for t in TABLES.values() for c in t.pii_columns}
+
+
+def _fake(monkeypatch, seed=11, drop_codes=()):
+    inst, values, truth, exposure = make_province(seed)
+    inst = inst.drop(columns=["size"]).assign(
+        fixmedins_name="机构", legal_rep="张三", address="某路1号"
+    )
+    values = values[~values["indicator_id"].isin(drop_codes)]
+    ev_rows = []
+    for r in values.itertuples(index=False):
+        for k in range(min(int(r.numerator), 30)):
+            ev_rows.append(
+                (
+                    r.fixmedins_code,
+                    r.indicator_id,
+                    r.family,
+                    "fee_list_d",
+                    f"{r.fixmedins_code}-{r.indicator_id}-{k:03d}",
+                    "2024-01-01",
+                )
+            )
+    evidence = pd.DataFrame(
+        ev_rows,
+        columns=["fixmedins_code", "indicator_id", "family", "record_table", "record_id", "detail"],
+    )
+    res = SimpleNamespace(
+        values=values,
+        evidence=evidence,
+        skipped=[(c, "fee_list_d absent (表缺失)") for c in drop_codes],
+        exposure=exposure,
+        computed=sorted(values["indicator_id"].unique()),
+        rules={"_version": "test"},
+    )
+    credit = pd.DataFrame(
+        {
+            "fixmedins_code": inst["fixmedins_code"][:10],
+            "rating": ["D"] * 10,
+            "rating_date": pd.Timestamp("2024-06-30"),
+        }
+    )
+    ds = SimpleNamespace(report=lambda: {"tables": {"institutions": {"quarantined": 0}}})
+    monkeypatch.setattr(
+        score_cmd, "_load", lambda d: (ds, {"institutions": inst, "credit_ratings": credit})
+    )
+    monkeypatch.setattr(score_cmd, "_indicators", lambda *a, **k: res)
+    return inst, values, truth
+
+
+def test_score_writes_one_row_per_institution(monkeypatch, tmp_path, capsys):
+    inst, values, truth = _fake(monkeypatch, drop_codes=("b7_pairs",))
+    out = tmp_path / "out"
+    assert main(["score", "--data", str(tmp_path), "--out", str(out), "--quiet"]) == 0
+    s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    assert list(s.columns[: len(SCORE_COLUMNS)]) == SCORE_COLUMNS
+    assert len(s) == len(inst) and s["fixmedins_code"].is_unique
+    assert sorted(s["fixmedins_code"]) == list(s["fixmedins_code"])
+    assert set(s["tier"]) <= set("ABCD")
+    assert not (set(s.columns) & PII) and "fixmedins_name" not in s.columns
+    # duplicate_charging only had b7_pairs → all 0 now
+    assert (s["duplicate_charging"] == 0).all()
+    # credit D raises the tier of the first ten institutions by one (unless already D)
+    first = s.set_index("fixmedins_code").loc[inst["fixmedins_code"][:10]]
+    order = {t: i for i, t in enumerate("ABCD")}
+    assert (first["tier"].map(order) == np.minimum(first["tier_score"].map(order) + 1, 3)).all()
+    text = capsys.readouterr().out
+    assert "跳过" in text and "b7_pairs" in text and "fee_list_d" in text
+    assert "风险等级" in text and "seed=0" in text
+    ev = pd.read_csv(out / "evidence.csv", dtype=str)
+    assert ev.groupby(["fixmedins_code", "indicator_id"]).size().max() <= 20
+    ind = pd.read_csv(out / "indicators.csv", dtype={"fixmedins_code": str})
+    flagged = ind.loc[ind["excess"] > 0, ["fixmedins_code", "indicator_id"]]
+    assert set(map(tuple, ev[["fixmedins_code", "indicator_id"]].to_numpy())) <= set(
+        map(tuple, flagged.to_numpy())
+    )
+    assert {"rate", "shrunk_rate", "peer_norm", "indicator_zh"} <= set(ind.columns)
+    meta = (out / "score_meta.json").read_text(encoding="utf-8")
+    assert '"seed": 0' in meta and "b7_pairs" in meta
+
+
+def test_score_is_deterministic_and_english(monkeypatch, tmp_path, capsys):
+    _fake(monkeypatch)
+    digests = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        assert (
+            main(
+                [
+                    "score",
+                    "--data",
+                    str(tmp_path),
+                    "--out",
+                    str(out),
+                    "--seed",
+                    "5",
+                    "--lang",
+                    "en",
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        digests.append(
+            [
+                hashlib.sha256((out / f).read_bytes()).hexdigest()
+                for f in ("scores.csv", "evidence.csv", "indicators.csv", "score_meta.json")
+            ]
+        )
+    assert digests[0] == digests[1]
+    text = capsys.readouterr().out
+    assert "Tiers (A low" in text and "seed=5" in text
+
+
+def test_policy_tiers_are_used(monkeypatch, tmp_path):
+    _fake(monkeypatch)
+    pol = Path(score_cmd.__file__).parents[1] / "data" / "policies" / "seed000_floor10.yaml"
+    text = pol.read_text(encoding="utf-8").replace(
+        "score_quantiles: {B: 0.50, C: 0.80, D: 0.95}", "score_quantiles: {B: 0.2, C: 0.4, D: 0.6}"
+    )
+    assert "B: 0.2" in text
+    custom = tmp_path / "p.yaml"
+    custom.write_text(text, encoding="utf-8")
+    out = tmp_path / "o"
+    assert (
+        main(
+            [
+                "score",
+                "--data",
+                str(tmp_path),
+                "--out",
+                str(out),
+                "--policy",
+                str(custom),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    s = pd.read_csv(out / "scores.csv", dtype=str)
+    assert (s["tier_score"] == "D").mean() == pytest.approx(0.4, abs=0.03)
+
+
+def test_missing_folder_is_one_line(tmp_path):
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "riskscore.cli",
+            "score",
+            "--data",
+            str(tmp_path / "nope"),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "nope" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- real pipeline
+def _has_synth() -> bool:
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return "synth" in sub.choices
+
+
+needs_synth = pytest.mark.skipif(not _has_synth(), reason="riskscore synth not available yet")
+
+
+@pytest.fixture(scope="module")
+def small_province(tmp_path_factory):
+    if not _has_synth():
+        pytest.skip("riskscore synth not available yet")
+    d = tmp_path_factory.mktemp("prov") / "data"
+    assert main(["synth", "--out", str(d), "--institutions", "60", "--seed", "3"]) == 0
+    return d
+
+
+@needs_synth
+def test_score_on_generated_province(small_province, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["score", "--data", str(small_province), "--out", str(out), "--quiet"]) == 0
+    s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    inst = pd.read_csv(small_province / "institutions.csv", dtype={"fixmedins_code": str})
+    assert sorted(s["fixmedins_code"]) == sorted(inst["fixmedins_code"].astype(str))
+    assert list(s.columns[: len(SCORE_COLUMNS)]) == SCORE_COLUMNS
+    assert not (set(s.columns) & PII)
+    assert s["risk_score"].between(0, 1).all()
+    assert (s["expected_loss"] >= 0).all()
+
+
+@needs_synth
+def test_without_fee_list_scoring_runs_and_names_skipped(small_province, tmp_path, capsys):
+    d = tmp_path / "nofee"
+    shutil.copytree(small_province, d)
+    for f in d.glob("fee_list_d.*"):
+        f.unlink()
+    out = tmp_path / "out"
+    assert main(["score", "--data", str(d), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "fee_list_d" in text and "跳过" in text
+    s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    assert len(s) == len(pd.read_csv(d / "institutions.csv"))
+    assert s["risk_score"].notna().all()
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+@needs_synth
+def test_spark_scores_equal_duckdb(small_province, tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("java not available")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    outs = {}
+    for engine in ("duckdb", "spark"):
+        out = tmp_path / engine
+        assert (
+            main(
+                [
+                    "score",
+                    "--data",
+                    str(small_province),
+                    "--out",
+                    str(out),
+                    "--engine",
+                    engine,
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        outs[engine] = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    a, b = outs["duckdb"], outs["spark"]
+    assert list(a["fixmedins_code"]) == list(b["fixmedins_code"])
+    num = a.select_dtypes("number").columns
+    assert list(num) == list(b.select_dtypes("number").columns)
+    np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), atol=1e-6, rtol=0)
+    assert (a["tier"] == b["tier"]).all()
