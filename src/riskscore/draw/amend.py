@@ -122,14 +122,21 @@ def _read_log(d: Path) -> list[dict]:
     p = d / "amendments.jsonl"
     if not p.exists():
         return []
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise VerificationError("amendments.jsonl: not UTF-8") from None
+    if not text.endswith("\n"):
+        raise VerificationError("amendments.jsonl: last line is not terminated by a newline")
     out = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            raise VerificationError(f"amendments.jsonl line {n}: empty line")
+    for n, line in enumerate(text[:-1].split("\n"), start=1):
         try:
-            out.append(json.loads(line))
+            e = json.loads(line)
         except json.JSONDecodeError:
             raise VerificationError(f"amendments.jsonl line {n}: not valid JSON") from None
+        if not isinstance(e, dict) or _canon(e).decode("utf-8") != line:
+            raise VerificationError(f"amendments.jsonl line {n}: not in canonical form")
+        out.append(e)
     return out
 
 

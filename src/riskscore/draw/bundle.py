@@ -238,7 +238,13 @@ def read_inputs(draw_dir: Path) -> InputFiles:
         raise VerificationError(
             "inputs/conflicts_salt.txt: missing (needed to check the conflicts hash)"
         )
-    return InputFiles(files=files, salt=salt_p.read_text(encoding="utf-8").strip())
+    try:
+        salt_txt = salt_p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise VerificationError("inputs/conflicts_salt.txt: not UTF-8") from None
+    if not salt_txt.endswith("\n") or "\n" in salt_txt[:-1] or not salt_txt[:-1]:
+        raise VerificationError("inputs/conflicts_salt.txt: expected one line (the salt)")
+    return InputFiles(files=files, salt=salt_txt[:-1])
 
 
 def write_inputs(draw_dir: Path, inputs: InputFiles) -> None:
@@ -612,6 +618,8 @@ def verify_draw(draw_dir: str | Path) -> dict:
             commitment = json.loads(cp.read_bytes().decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise VerificationError("commitment.json: not valid UTF-8 JSON") from None
+        if json_bytes(commitment) != cp.read_bytes():
+            raise VerificationError("commitment.json: bytes differ from its canonical form")
         check_commitment(commitment, inputs)
         if manifest.get("commitment_sha256") != commitment.get("commitment_sha256"):
             raise VerificationError("commitment.json: commitment_sha256 differs from manifest.json")
