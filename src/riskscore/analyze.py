@@ -349,7 +349,8 @@ def read_indicators(path: Path) -> pd.DataFrame | None:
         return None
     t["fixmedins_code"] = t["fixmedins_code"].astype("string").str.strip()
     if "indicator_id" in t.columns:
-        vcol = next((c for c in ("flag", "flagged", "value", "score", "rate", "shrunk_rate", "z")
+        vcol = next((c for c in ("flag", "flagged", "indicator_score", "value", "score",
+                                 "log_ratio", "shrunk_rate", "rate")
                      if c in t.columns), None)
         if vcol is None and {"numerator", "denominator"} <= set(t.columns):
             num = pd.to_numeric(t["numerator"], errors="coerce")
