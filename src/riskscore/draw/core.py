@@ -178,18 +178,47 @@ def team_purpose(year: int, round_index: int, code: str) -> str:
     return f"team|{year}|{round_index}|{code}"
 
 
-def draw_team(seed: bytes, inp: DrawInputs, code: str, pool: list[Inspector]) -> list[str]:
-    """Draw one team for ``code`` from ``pool`` (already filtered for eligibility and load)."""
+def _lowest(ids: list[str], tk: dict[str, int], n: int) -> list[str]:
+    return sorted(ids, key=lambda i: tk[i])[:n]
+
+
+def draw_team(
+    seed: bytes,
+    inp: DrawInputs,
+    code: str,
+    pool: list[Inspector],
+    tk: dict[str, int] | None = None,
+) -> list[str]:
+    """Draw one team for ``code`` from ``pool`` (already filtered for eligibility and load).
+
+    Parameters
+    ----------
+    seed : bytes
+    inp : DrawInputs
+    code : str
+        Target fixmedins_code.
+    pool : list of Inspector
+        Eligible inspectors below the workload cap.
+    tk : dict, optional
+        Precomputed ``ticket(seed, team_purpose(...), inspector_id)`` for (at least) the pool.
+
+    Returns
+    -------
+    list of str
+        inspector_ids in ticket order (the first is the team leader).
+    """
     k = inp.team_size
     purpose = team_purpose(inp.year, inp.round_index, code)
     ids = [i.inspector_id for i in pool]
+    if tk is None:
+        tk = dict(zip(ids, tickets(seed, purpose, ids), strict=True))
     if not inp.joint_units:
         if len(ids) < k:
             raise PolicyError(
                 f"teams.min_size: target {code} has {len(ids)} eligible inspectors (qualified, "
                 f"active, not recused, below inspectors.workload_cap_per_round) for a team of {k}"
             )
-        return select_lowest(seed, purpose, ids, k)
+        return _lowest(ids, tk, k)
     q = inp.min_per_unit
     by_unit = {u: [i.inspector_id for i in pool if i.unit == u] for u in inp.joint_units}
     for u, members in by_unit.items():
@@ -199,15 +228,14 @@ def draw_team(seed: bytes, inp: DrawInputs, code: str, pool: list[Inspector]) ->
                 f"from unit {u} for a quota of {q}"
             )
     if k == q * len(inp.joint_units):
-        t = dict(zip(ids, tickets(seed, purpose, ids), strict=True))
         team = []
         for u in inp.joint_units:
-            team += select_lowest(seed, purpose, by_unit[u], q)
-        return sorted(team, key=lambda i: t[i])
+            team += _lowest(by_unit[u], tk, q)
+        return sorted(team, key=lambda i: tk[i])
     unit_of = {i.inspector_id: i.unit for i in pool}
     for a in range(MAX_TEAM_ATTEMPTS):
         cand = select_lowest(seed, f"{purpose}|try{a}", ids, k)
-        counts = {u: 0 for u in inp.joint_units}
+        counts = dict.fromkeys(inp.joint_units, 0)
         for i in cand:
             counts[unit_of[i]] += 1
         if len(cand) == k and all(c >= q for c in counts.values()):
@@ -242,25 +270,27 @@ def run_draw(seed: bytes, inp: DrawInputs) -> DrawResult:
     order = [c for _, c in sorted(zip(tickets(seed, order_purpose, chosen), chosen, strict=True))]
     load: dict[str, int] = {}
     teams: dict[str, list[str]] = {}
+    elig: dict[str, list[Inspector]] = {}
+    tks: dict[str, dict[str, int]] = {}
     for code in order:
-        pool = [
-            i for i in eligible_for(inp, code) if load.get(i.inspector_id, 0) < inp.workload_cap
-        ]
-        team = draw_team(seed, inp, code, pool)
+        elig[code] = eligible_for(inp, code)
+        ids = [i.inspector_id for i in elig[code]]
+        purpose = team_purpose(inp.year, inp.round_index, code)
+        tks[code] = dict(zip(ids, tickets(seed, purpose, ids), strict=True))
+        pool = [i for i in elig[code] if load.get(i.inspector_id, 0) < inp.workload_cap]
+        team = draw_team(seed, inp, code, pool, tks[code])
         teams[code] = team
         for i in team:
             load[i] = load.get(i, 0) + 1
     reserve: dict[str, list[str]] = {}
     for code in order:
-        purpose = team_purpose(inp.year, inp.round_index, code)
         cand = [
             i
-            for i in eligible_for(inp, code)
+            for i in elig[code]
             if i.inspector_id not in teams[code] and load.get(i.inspector_id, 0) < inp.workload_cap
         ]
-        ids = [i.inspector_id for i in cand]
-        t = dict(zip(ids, tickets(seed, purpose, ids), strict=True))
-        ranked = sorted(ids, key=lambda i: t[i])
+        tk = tks[code]
+        ranked = sorted((i.inspector_id for i in cand), key=lambda i: tk[i])
         if inp.joint_units:
             unit_of = {i.inspector_id: i.unit for i in cand}
             keep, per = [], dict.fromkeys(inp.joint_units, 0)
