@@ -158,14 +158,24 @@ def annual_inclusion_probability(n_units: int, per_round: list[int], cap: int) -
     return 1 - e_never / n_units
 
 
+def max_capped(per_round: list[int], cap: int, n_units: int) -> int:
+    """Largest number of institutions that can have reached the cap after these rounds.
+
+    Each round selects distinct institutions, so M institutions can all reach the cap iff
+    ``M × cap ≤ Σ_r min(n_r, M)``.
+    """
+    best = 0
+    for m in range(1, n_units + 1):
+        if m * cap <= sum(min(n, m) for n in per_round):
+            best = m
+    return best
+
+
 def min_eligible_ok(n_units: int, per_round: list[int], cap: int) -> int | None:
-    """First round index whose n_hr may exceed the institutions still eligible, else None."""
-    done = 0
+    """First round whose n_hr may exceed the institutions still below the cap, else None."""
     for r, n in enumerate(per_round):
-        worst_capped = done // cap
-        if n > n_units - worst_capped:
+        if n > n_units - max_capped(per_round[:r], cap, n_units):
             return r
-        done += n
     return None
 
 
@@ -356,7 +366,7 @@ def build_plan(
             raise PolicyError(
                 f"sampling.annual_cap: tier {t} round '{rounds[bad]['name']}' needs "
                 f"{n_hr[t][bad]} of {sizes[t]} institutions but up to "
-                f"{sum(n_hr[t][:bad]) // cap} may already be at the cap of {cap}"
+                f"{max_capped(n_hr[t][:bad], cap, sizes[t])} may already be at the cap of {cap}"
             )
     per_round_total = [sum(n_hr[t][r] for t in TIERS) for r in range(len(rounds))]
     total = sum(n_h.values())
