@@ -61,8 +61,9 @@ def constructed(work: Path, seed: int, n: int = 2000) -> tuple[Path, list[Path]]
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
     amount = np.where(y == 1, np.round(rng.lognormal(10.5, 1.0, n), 2), 0.0)
-    pd.DataFrame({"fixmedins_code": codes, "violation_found": y, "improper_amount": amount}
-                 ).to_csv(data / "truth_outcomes.csv", index=False)
+    pd.DataFrame({"fixmedins_code": codes, "violation_found": y, "improper_amount": amount}).to_csv(
+        data / "truth_outcomes.csv", index=False
+    )
     frame = pd.DataFrame({"fixmedins_code": codes, "tier": tier, "stratum": tier})
     frame["N_h"] = frame.groupby("stratum")["fixmedins_code"].transform("size")
     frame["n_h"] = [max(2, round(p[t] * N)) for t, N in zip(tier, frame["N_h"], strict=True)]
@@ -78,12 +79,30 @@ def constructed(work: Path, seed: int, n: int = 2000) -> tuple[Path, list[Path]]
     return data, [draw]
 
 
-def synthetic(work: Path, data: Path | None, institutions: int, seed: int, rounds: int
-              ) -> tuple[Path, list[Path], Path]:
+def synthetic(
+    work: Path,
+    data: Path | None,
+    institutions: int,
+    seed: int,
+    rounds: int,
+    prevalence: float | None = None,
+) -> tuple[Path, list[Path], Path]:
     if data is None:
         data = work / "data"
-        run(["synth", "--out", str(data), "--institutions", str(institutions), "--seed",
-             str(seed)])
+        prev = ["--prevalence", str(prevalence)] if prevalence is not None else []
+        run(
+            [
+                "synth",
+                "--out",
+                str(data),
+                "--institutions",
+                str(institutions),
+                "--seed",
+                str(seed),
+                "--no-progress",
+                *prev,
+            ]
+        )
     score, plan = work / "score", work / "plan"
     run(["score", "--data", str(data), "--out", str(score)])
     run(["plan", "--scores", str(score / "scores.csv"), "--data", str(data), "--out", str(plan)])
@@ -91,8 +110,20 @@ def synthetic(work: Path, data: Path | None, institutions: int, seed: int, round
     for r in range(1, rounds + 1):
         d = work / f"draw{r}"
         prev = ["--previous", *map(str, draws)] if draws else []
-        run(["draw", "--plan", str(plan), "--randomness", f"{RANDOMNESS} round {r}", "--out",
-             str(d), "--round", str(r), *prev])
+        run(
+            [
+                "draw",
+                "--plan",
+                str(plan),
+                "--randomness",
+                f"{RANDOMNESS} round {r}",
+                "--out",
+                str(d),
+                "--round",
+                str(r),
+                *prev,
+            ]
+        )
         draws.append(d)
     return data, draws, score / "scores.csv"
 
@@ -105,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--institutions", type=int, default=300)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--prevalence", type=float, help="passed to riskscore synth")
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
     scores = None
@@ -112,55 +144,138 @@ def main(argv: list[str] | None = None) -> dict:
         data, draws = constructed(a.work, a.seed)
         mode = "constructed frame (2,000 institutions)"
     else:
-        data, draws, scores = synthetic(a.work, a.data, a.institutions, a.seed, a.rounds)
-        mode = f"synthetic province ({a.data or f'synth --institutions {a.institutions} --seed {a.seed}'})"
+        data, draws, scores = synthetic(
+            a.work, a.data, a.institutions, a.seed, a.rounds, a.prevalence
+        )
+        pv = f" --prevalence {a.prevalence}" if a.prevalence is not None else ""
+        mode = (
+            "synthetic province ("
+            + (
+                str(a.data)
+                if a.data
+                else f"synth --institutions {a.institutions} --seed {a.seed}{pv}"
+            )
+            + ")"
+        )
     truth = pd.read_csv(data / "truth_outcomes.csv", dtype={"fixmedins_code": str})
     y = truth.set_index("fixmedins_code")["violation_found"].astype(int)
     ybar = float(y.mean())
     rows = []
     for d in draws:
         res = a.work / f"results_{d.name}"
-        run(["inspect-sim", "--draw", str(d), "--data", str(data), "--out", str(res),
-             "--seed", str(a.seed), "--complaints", "10"])
+        run(
+            [
+                "inspect-sim",
+                "--draw",
+                str(d),
+                "--data",
+                str(data),
+                "--out",
+                str(res),
+                "--seed",
+                str(a.seed),
+                "--complaints",
+                "10",
+            ]
+        )
         out = a.work / f"analysis_{d.name}"
         extra = ["--scores", str(scores)] if scores else []
-        run(["analyze", "--draw", str(d), "--results", str(res / "results.csv"), "--out",
-             str(out), "--as-of", "2025-12-31", *extra])
+        run(
+            [
+                "analyze",
+                "--draw",
+                str(d),
+                "--results",
+                str(res / "results.csv"),
+                "--out",
+                str(out),
+                "--as-of",
+                "2025-12-31",
+                *extra,
+            ]
+        )
         frame = pd.read_csv(d / "frame.csv", dtype={"fixmedins_code": str})
         yi = y.reindex(frame["fixmedins_code"]).fillna(0).to_numpy()
         n = int(frame["selected"].sum())
         expected = float(np.sum(frame["pi"].to_numpy() * yi))
         found = float(np.sum(frame["selected"].to_numpy() * yi))
+        # ceiling: the same strata sizes and π, institutions ranked by the truth itself
+        pis = np.sort(frame["pi"].to_numpy())[::-1]
+        oracle = float(np.sum(pis * np.sort(yi)[::-1]))
         est = pd.read_csv(out / "estimates.csv").set_index(["scope", "measure"])
         lift = est.loc[("overall", "lift_vs_uniform")]
         vr = est.loc[("overall", "violation_rate")]
-        rows.append({
-            "draw": d.name, "N": int(len(frame)), "n": n, "true_rate": ybar,
-            "uniform_expected_findings": n * ybar, "design_expected_findings": expected,
-            "expected_lift": expected / (n * ybar), "realised_findings": found,
-            "realised_lift": found / (n * ybar),
-            "estimated_lift": float(lift["estimate"]), "estimated_lift_ci": [
-                float(lift["ci_low"]), float(lift["ci_high"])],
-            "estimated_rate": float(vr["estimate"]),
-            "estimated_rate_ci": [float(vr["ci_low"]), float(vr["ci_high"])],
-            "naive_rate": float(est.loc[("overall", "naive_hit_rate"), "estimate"]),
-            "set_aside": int(est.loc[("overall", "excluded_non_draw"), "estimate"]),
-        })
-    report = {"mode": mode, "rounds": rows}
+        rows.append(
+            {
+                "draw": d.name,
+                "N": int(len(frame)),
+                "n": n,
+                "true_rate": ybar,
+                "uniform_expected_findings": n * ybar,
+                "design_expected_findings": expected,
+                "expected_lift": expected / (n * ybar),
+                "oracle_lift": oracle / (n * ybar),
+                "realised_findings": found,
+                "realised_lift": found / (n * ybar),
+                "estimated_lift": float(lift["estimate"]),
+                "estimated_lift_ci": [float(lift["ci_low"]), float(lift["ci_high"])],
+                "estimated_rate": float(vr["estimate"]),
+                "estimated_rate_ci": [float(vr["ci_low"]), float(vr["ci_high"])],
+                "naive_rate": float(est.loc[("overall", "naive_hit_rate"), "estimate"]),
+                "set_aside": int(est.loc[("overall", "excluded_non_draw"), "estimate"]),
+            }
+        )
+    combined = None
+    if len(draws) > 1:
+        parts = [
+            pd.read_csv(a.work / f"results_{d.name}" / "results.csv", dtype=str) for d in draws
+        ]
+        pd.concat(parts).to_csv(a.work / "results_all.csv", index=False)
+        out = a.work / "analysis_all"
+        run(
+            [
+                "analyze",
+                "--draw",
+                *map(str, draws),
+                "--results",
+                str(a.work / "results_all.csv"),
+                "--out",
+                str(out),
+                "--as-of",
+                "2025-12-31",
+            ]
+        )
+        est = pd.read_csv(out / "estimates.csv").set_index(["scope", "measure"])
+        combined = {
+            m: [float(est.loc[("overall", m), c]) for c in ("estimate", "ci_low", "ci_high")]
+            for m in ("violation_rate", "lift_vs_uniform", "naive_hit_rate")
+        }
+    report = {"mode": mode, "rounds": rows, "combined": combined}
     (a.work / "lift_check.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"Mode: {mode}\n")
-    print("| draw | N | n | true rate | uniform E[findings] | targeted E[findings] | expected lift "
-          "| realised findings | realised lift | estimated lift (95% CI) | estimated rate (95% CI) "
-          "| naive rate | set aside |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| draw | N | n | true rate | uniform E[findings] | targeted E[findings] | expected lift "
+        "| ceiling (oracle) lift | realised findings | realised lift | estimated lift (95% CI) "
+        "| estimated rate (95% CI) | naive rate | set aside |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['draw']} | {r['N']} | {r['n']} | {r['true_rate']:.3f} | "
-              f"{r['uniform_expected_findings']:.1f} | {r['design_expected_findings']:.1f} | "
-              f"{r['expected_lift']:.2f} | {r['realised_findings']:.0f} | "
-              f"{r['realised_lift']:.2f} | {r['estimated_lift']:.2f} "
-              f"({r['estimated_lift_ci'][0]:.2f}–{r['estimated_lift_ci'][1]:.2f}) | "
-              f"{r['estimated_rate']:.3f} ({r['estimated_rate_ci'][0]:.3f}–"
-              f"{r['estimated_rate_ci'][1]:.3f}) | {r['naive_rate']:.3f} | {r['set_aside']} |")
+        print(
+            f"| {r['draw']} | {r['N']} | {r['n']} | {r['true_rate']:.3f} | "
+            f"{r['uniform_expected_findings']:.1f} | {r['design_expected_findings']:.1f} | "
+            f"{r['expected_lift']:.2f} | {r['oracle_lift']:.2f} | {r['realised_findings']:.0f} | "
+            f"{r['realised_lift']:.2f} | {r['estimated_lift']:.2f} "
+            f"({r['estimated_lift_ci'][0]:.2f}–{r['estimated_lift_ci'][1]:.2f}) | "
+            f"{r['estimated_rate']:.3f} ({r['estimated_rate_ci'][0]:.3f}–"
+            f"{r['estimated_rate_ci'][1]:.3f}) | {r['naive_rate']:.3f} | {r['set_aside']} |"
+        )
+    if combined:
+        print(
+            "\nRounds combined (riskscore analyze --draw "
+            + " ".join(d.name for d in draws)
+            + "): "
+            + "; ".join(f"{m} {v[0]:.3f} ({v[1]:.3f}–{v[2]:.3f})" for m, v in combined.items())
+        )
     return report
 
 

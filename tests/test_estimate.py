@@ -31,8 +31,19 @@ def _population(seed: int = 11) -> pd.DataFrame:
     for tier, (N, n, rate) in TIERS.items():
         y = (rng.random(N) < rate).astype(int)
         amount = y * rng.lognormal(10, 1, N)
-        parts.append(pd.DataFrame({"tier": tier, "stratum": tier, "N_h": N, "n_h": n,
-                                   "pi": n / N, "y": y, "amount": amount}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "tier": tier,
+                    "stratum": tier,
+                    "N_h": N,
+                    "n_h": n,
+                    "pi": n / N,
+                    "y": y,
+                    "amount": amount,
+                }
+            )
+        )
     pop = pd.concat(parts, ignore_index=True)
     pop["fixmedins_code"] = [f"H{i:05d}" for i in range(len(pop))]
     return pop
@@ -76,10 +87,35 @@ def _simulate(n_draws: int, seed: int = 2025):
         hj = hajek_rate(s, y)
         ht = ht_rate(s, y)
         tot = ht_total(s, amt_all[pos])
-        rows.append((hj.estimate, hj.ci_low, hj.ci_high, ht.estimate, ht.ci_low, ht.ci_high,
-                     naive_rate(y).estimate, tot.estimate, tot.ci_low, tot.ci_high))
-    res = pd.DataFrame(rows, columns=["hj", "hj_lo", "hj_hi", "ht", "ht_lo", "ht_hi", "naive",
-                                      "tot", "tot_lo", "tot_hi"])
+        rows.append(
+            (
+                hj.estimate,
+                hj.ci_low,
+                hj.ci_high,
+                ht.estimate,
+                ht.ci_low,
+                ht.ci_high,
+                naive_rate(y).estimate,
+                tot.estimate,
+                tot.ci_low,
+                tot.ci_high,
+            )
+        )
+    res = pd.DataFrame(
+        rows,
+        columns=[
+            "hj",
+            "hj_lo",
+            "hj_hi",
+            "ht",
+            "ht_lo",
+            "ht_hi",
+            "naive",
+            "tot",
+            "tot_lo",
+            "tot_hi",
+        ],
+    )
     return pop, true_rate, true_total, res
 
 
@@ -120,8 +156,9 @@ def test_variance_matches_textbook_formula():
         expected += N**2 * (1 - n / N) * yh.var(ddof=1) / n
     est = ht_total(s, y)
     assert est.se == pytest.approx(np.sqrt(expected), rel=1e-12)
-    assert est.estimate == pytest.approx(sum(N / n * y[s.stratum == h].sum()
-                                             for h, (N, n, _) in TIERS.items()))
+    assert est.estimate == pytest.approx(
+        sum(N / n * y[s.stratum == h].sum() for h, (N, n, _) in TIERS.items())
+    )
 
 
 def test_domain_rate_equals_stratum_mean_when_tier_is_stratum():
@@ -143,22 +180,28 @@ def test_domain_rate_equals_stratum_mean_when_tier_is_stratum():
 
 
 def test_singleton_stratum_collapse_or_nan():
-    s_args = dict(stratum=["a", "b", "b", "c"], N_h={"a": 10, "b": 20, "c": 5},
-                  n_h={"a": 1, "b": 2, "c": 1})
+    s_args = dict(
+        stratum=["a", "b", "b", "c"], N_h={"a": 10, "b": 20, "c": 5}, n_h={"a": 1, "b": 2, "c": 1}
+    )
     y = [1, 0, 1, 1]
     nan = hajek_rate(StratifiedSample(**s_args, singleton="nan"), y)
     assert np.isnan(nan.se) and "not estimable" in nan.note
     col = hajek_rate(StratifiedSample(**s_args), y)
     assert np.isfinite(col.se) and col.se > 0 and "collapsed" in col.note
     # census stratum with one unit has no variance and needs no collapsing
-    census = StratifiedSample(stratum=["a", "b", "b"], N_h={"a": 1, "b": 20}, n_h={"a": 1, "b": 2},
-                              singleton="nan")
+    census = StratifiedSample(
+        stratum=["a", "b", "b"], N_h={"a": 1, "b": 20}, n_h={"a": 1, "b": 2}, singleton="nan"
+    )
     assert np.isfinite(ht_total(census, [5.0, 1.0, 2.0]).se)
 
 
 def test_missing_results_reweight_within_stratum():
-    s = StratifiedSample(stratum=["a", "a", "b", "b"], N_h={"a": 10, "b": 20},
-                         n_h={"a": 3, "b": 2}, pi=[0.3, 0.3, 0.1, 0.1])
+    s = StratifiedSample(
+        stratum=["a", "a", "b", "b"],
+        N_h={"a": 10, "b": 20},
+        n_h={"a": 3, "b": 2},
+        pi=[0.3, 0.3, 0.1, 0.1],
+    )
     assert "without a result" in s.notes[0]
     assert s.weight.tolist() == [5.0, 5.0, 10.0, 10.0]
     assert ht_total(s, [1, 1, 0, 0]).estimate == pytest.approx(10.0)
@@ -183,8 +226,17 @@ def test_ci_methods_and_lift():
 
 
 def test_frame_checks_and_origin_split():
-    frame = pd.DataFrame({"fixmedins_code": ["1", "2", "3", "4"], "tier": "t", "stratum": "s",
-                          "N_h": 4, "n_h": 2, "pi": 0.5, "selected": [1, 1, 0, 0]})
+    frame = pd.DataFrame(
+        {
+            "fixmedins_code": ["1", "2", "3", "4"],
+            "tier": "t",
+            "stratum": "s",
+            "N_h": 4,
+            "n_h": 2,
+            "pi": 0.5,
+            "selected": [1, 1, 0, 0],
+        }
+    )
     f = check_frame(frame)
     s = sample_from_frame(f, ["2", "1"])
     assert s.n == 2 and s.N == 4

@@ -31,18 +31,26 @@ def make_province(root: Path, *, n: int = 600, seed: int = 5) -> tuple[Path, Pat
     amount = np.where(y == 1, np.round(rng.lognormal(10.5, 1.0, n), 2), 0.0)
     data = root / "data"
     data.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"fixmedins_code": codes, "violation_found": y,
-                  "improper_amount": amount}).to_csv(data / "truth_outcomes.csv", index=False)
+    pd.DataFrame({"fixmedins_code": codes, "violation_found": y, "improper_amount": amount}).to_csv(
+        data / "truth_outcomes.csv", index=False
+    )
     fams = list(FAMILIES)
     truth_rows = [(c, fams[i % 3]) for i, c in enumerate(codes) if y[i]]
     pd.DataFrame(truth_rows, columns=["fixmedins_code", "family"]).to_csv(
-        data / "truth.csv", index=False)
-    pd.DataFrame({"fixmedins_code": codes[:50], "rating": ["C"] * 10 + ["A"] * 40,
-                  "rating_date": "2024-12-31"}).to_csv(data / "credit_ratings.csv", index=False)
+        data / "truth.csv", index=False
+    )
+    pd.DataFrame(
+        {
+            "fixmedins_code": codes[:50],
+            "rating": ["C"] * 10 + ["A"] * 40,
+            "rating_date": "2024-12-31",
+        }
+    ).to_csv(data / "credit_ratings.csv", index=False)
     rank = {"A": 0, "B": 1, "C": 2, "D": 3}
     score = np.array([rank[t] for t in tiers]) + rng.random(n)
-    scores = pd.DataFrame({"fixmedins_code": codes, "risk_score": score, "tier": tiers,
-                           "expected_loss": score * 1000})
+    scores = pd.DataFrame(
+        {"fixmedins_code": codes, "risk_score": score, "tier": tiers, "expected_loss": score * 1000}
+    )
     for f in fams:
         scores[f] = rng.random(n)
     scores["over_prescription"] = y * 0.5 + rng.random(n) * 0.7
@@ -52,7 +60,7 @@ def make_province(root: Path, *, n: int = 600, seed: int = 5) -> tuple[Path, Pat
     # stratified SRS draw (strata = tiers)
     frame = pd.DataFrame({"fixmedins_code": codes, "tier": tiers, "stratum": tiers})
     frame["N_h"] = frame.groupby("stratum")["fixmedins_code"].transform("size")
-    frame["n_h"] = [max(2, round(TIER_PI[t] * N)) for t, N in zip(tiers, frame["N_h"])]
+    frame["n_h"] = [max(2, round(TIER_PI[t] * N)) for t, N in zip(tiers, frame["N_h"], strict=True)]
     frame["pi"] = frame["n_h"] / frame["N_h"]
     frame["selected"] = 0
     for _, part in frame.groupby("stratum"):
@@ -69,8 +77,24 @@ def make_province(root: Path, *, n: int = 600, seed: int = 5) -> tuple[Path, Pat
 def test_inspect_sim_cli_writes_contract_rows(tmp_path, capsys):
     data, _, draw = make_province(tmp_path)
     out = tmp_path / "res"
-    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(out),
-                 "--seed", "3", "--complaints", "12"]) == 0
+    assert (
+        main(
+            [
+                "inspect-sim",
+                "--draw",
+                str(draw),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--complaints",
+                "12",
+            ]
+        )
+        == 0
+    )
     assert "模拟检查完成" in capsys.readouterr().out
     res = pd.read_csv(out / "results.csv", dtype={"fixmedins_code": str, "draw_round": str})
     assert list(res.columns) == TABLES["inspection_results"].column_names
@@ -93,8 +117,9 @@ def test_inspect_sim_cli_writes_contract_rows(tmp_path, capsys):
     assert v["rectify_deadline"].notna().all() and v["followup_date"].notna().all()
     assert v["rectify_done_date"].isna().any()  # some rectifications not done
     done = v.dropna(subset=["rectify_done_date"])
-    assert (pd.to_datetime(done["rectify_done_date"]) > pd.to_datetime(done["rectify_deadline"])
-            ).any()  # some late
+    assert (
+        pd.to_datetime(done["rectify_done_date"]) > pd.to_datetime(done["rectify_deadline"])
+    ).any()  # some late
     assert (pd.to_datetime(res["inspect_date"]) < pd.Timestamp("2025-11-30")).all()
     assert res.loc[res["violation_found"] == 0, "rectify_deadline"].isna().all()
     # complaints favour violators (odds 4): their violation share exceeds the population's
@@ -115,14 +140,23 @@ def test_inspect_sim_is_deterministic(tmp_path):
 def test_inspect_sim_errors_name_the_file(tmp_path, capsys):
     data, _, draw = make_province(tmp_path)
     (data / "truth_outcomes.csv").unlink()
-    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out",
-                 str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            ["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "truth_outcomes.csv" in err and "Traceback" not in err
     pd.DataFrame({"fixmedins_code": ["x"], "violation_found": [2], "improper_amount": [1]}).to_csv(
-        data / "truth_outcomes.csv", index=False)
-    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out",
-                 str(tmp_path / "o")]) == 2
+        data / "truth_outcomes.csv", index=False
+    )
+    assert (
+        main(
+            ["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     assert "violation_found" in capsys.readouterr().err
 
 
@@ -131,6 +165,27 @@ def test_inspect_sim_bad_frame(tmp_path, capsys, missing):
     data, _, draw = make_province(tmp_path)
     f = pd.read_csv(draw / "frame.csv", dtype=str).drop(columns=missing)
     f.to_csv(draw / "frame.csv", index=False)
-    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out",
-                 str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            ["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(tmp_path / "o")]
+        )
+        == 2
+    )
     assert f"missing column '{missing}'" in capsys.readouterr().err
+
+
+def test_inspection_dates_follow_round_window_and_policy_deadline(tmp_path):
+    data, _, draw = make_province(tmp_path)
+    (draw / "manifest.json").write_text(
+        '{"round": {"index": 1, "name": "上半年", "start": "2025-04-01", "end": "2025-06-30"}}'
+    )
+    (draw / "inputs").mkdir()
+    (draw / "inputs" / "policy.yaml").write_text("year: 2025\ndeadline: 2025-12-31\n")
+    out = tmp_path / "r"
+    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(out)]) == 0
+    res = pd.read_csv(out / "results.csv")
+    d = pd.to_datetime(res["inspect_date"])
+    assert d.min() >= pd.Timestamp("2025-04-01") and d.max() <= pd.Timestamp("2025-06-30")
+    assert res["result_id"].str.startswith(("D1-", "C1-")).all()
+    meta = (out / "inspect_sim.json").read_text(encoding="utf-8")
+    assert '"deadline": "2025-12-31"' in meta

@@ -49,13 +49,28 @@ def test_ipw_refit_raises_later_years_hit_rate():
     s1, t1 = synthetic_year(1)
     frame = draw_year(s1, 7)
     sel = frame[frame["selected"] == 1]
-    results = pd.DataFrame({"fixmedins_code": sel["fixmedins_code"], "origin": "draw",
-                            "violation_found": t1.set_index("fixmedins_code")
-                            .loc[sel["fixmedins_code"], "violation_found"].to_numpy()})
+    results = pd.DataFrame(
+        {
+            "fixmedins_code": sel["fixmedins_code"],
+            "origin": "draw",
+            "violation_found": t1.set_index("fixmedins_code")
+            .loc[sel["fixmedins_code"], "violation_found"]
+            .to_numpy(),
+        }
+    )
     # a complaint row with a finding must not enter the training set
-    results = pd.concat([results, pd.DataFrame({"fixmedins_code": [s1["fixmedins_code"][0]],
-                                                "origin": ["complaint"],
-                                                "violation_found": [1]})])
+    results = pd.concat(
+        [
+            results,
+            pd.DataFrame(
+                {
+                    "fixmedins_code": [s1["fixmedins_code"][0]],
+                    "origin": ["complaint"],
+                    "violation_found": [1],
+                }
+            ),
+        ]
+    )
     s2, t2 = synthetic_year(2)
     table, model = learning_comparison(s1, frame, results, s2, t2)
     t = table.set_index(["model", "selection"])
@@ -73,15 +88,18 @@ def test_ipw_refit_raises_later_years_hit_rate():
 def test_compare_hit_rates_exact_expectation():
     y = np.array([1, 0, 0, 0, 1, 0, 0, 0, 0, 1])
     perfect = y + np.linspace(0, 0.1, 10)
-    table = compare_hit_rates({"perfect": perfect, "reverse": -perfect}, y,
-                              quantiles={"B": 0.5, "C": 0.6, "D": 0.7},
-                              probabilities={"A": 0.1, "B": 0.2, "C": 0.3, "D": 1.0}).set_index(
-        ["model", "selection"])
+    table = compare_hit_rates(
+        {"perfect": perfect, "reverse": -perfect},
+        y,
+        quantiles={"B": 0.5, "C": 0.6, "D": 0.7},
+        probabilities={"A": 0.1, "B": 0.2, "C": 0.3, "D": 1.0},
+    ).set_index(["model", "selection"])
     pi = np.array([0.1, 0.2, 0.3, 1.0])
     assert table.loc[("perfect", "tiered_draw"), "expected_findings"] == pytest.approx(3 * 1.0)
     assert table.loc[("reverse", "tiered_draw"), "expected_findings"] == pytest.approx(3 * 0.1)
     assert table.loc[("perfect", "tiered_draw"), "n"] == pytest.approx(
-        5 * pi[0] + pi[1] + pi[2] + 3 * pi[3])
+        5 * pi[0] + pi[1] + pi[2] + 3 * pi[3]
+    )
     assert table.loc[("uniform", "uniform"), "hit_rate"] == pytest.approx(0.3)
 
 

@@ -69,8 +69,10 @@ def load_results(path: str | Path) -> tuple[pd.DataFrame, int, dict]:
 
     path = Path(path)
     if not path.exists():
-        raise RiskscoreError(f"{path}: file not found; expected inspection results "
-                             "(contract table inspection_results, e.g. from `riskscore inspect-sim`)")
+        raise RiskscoreError(
+            f"{path}: file not found; expected inspection results "
+            "(contract table inspection_results, e.g. from `riskscore inspect-sim`)"
+        )
     res = load_one(TABLES["inspection_results"], path, {}, [])
     return res.data.copy(), int(res.quarantined), dict(res.reasons)
 
@@ -90,17 +92,23 @@ def read_frames(draw_dir, round_: str | None = None) -> dict[str, pd.DataFrame]:
                 if not key or key in frames:
                     raise RiskscoreError(
                         f"{Path(d) / 'frame.csv'}: several draw folders need distinct 'round' "
-                        f"values (got {key or 'none'!r})")
+                        f"values (got {key or 'none'!r})"
+                    )
                 frames[key] = f
         if round_ is not None:
             if str(round_) not in frames:
-                raise RiskscoreError(f"--round {round_!r}: not among the draw folders' rounds "
-                                     f"{', '.join(sorted(frames))}")
+                raise RiskscoreError(
+                    f"--round {round_!r}: not among the draw folders' rounds "
+                    f"{', '.join(sorted(frames))}"
+                )
             return {"": frames[str(round_)]}
         return frames
     path = Path(draw_dir) / "frame.csv"
-    raw = read_csv_text(path, "the draw frame (fixmedins_code, tier, stratum, N_h, n_h, pi, "
-                              "selected) written by `riskscore draw`")
+    raw = read_csv_text(
+        path,
+        "the draw frame (fixmedins_code, tier, stratum, N_h, n_h, pi, "
+        "selected) written by `riskscore draw`",
+    )
     if "round" in raw.columns:
         raw["round"] = raw["round"].astype("string").str.strip()
     if round_ is not None:
@@ -110,8 +118,10 @@ def read_frames(draw_dir, round_: str | None = None) -> dict[str, pd.DataFrame]:
         if raw.empty:
             raise RiskscoreError(f"{path}: no row with round {round_!r}")
     if "round" in raw.columns and raw["fixmedins_code"].duplicated().any():
-        return {str(r): check_frame(part, source=f"{path} (round {r})")
-                for r, part in raw.groupby("round", sort=True)}
+        return {
+            str(r): check_frame(part, source=f"{path} (round {r})")
+            for r, part in raw.groupby("round", sort=True)
+        }
     return {"": check_frame(raw, source=str(path))}
 
 
@@ -121,8 +131,10 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     s = read_csv_text(path, "scores.csv from `riskscore score`")
     for c in ("fixmedins_code", "risk_score"):
         if c not in s.columns:
-            raise RiskscoreError(f"{path}: missing column {c!r}; expected fixmedins_code, "
-                                 "risk_score, tier, expected_loss and one column per family")
+            raise RiskscoreError(
+                f"{path}: missing column {c!r}; expected fixmedins_code, "
+                "risk_score, tier, expected_loss and one column per family"
+            )
     s["fixmedins_code"] = s["fixmedins_code"].astype("string").str.strip()
     for c in ["risk_score", "expected_loss", *FAMILIES]:
         if c in s.columns:
@@ -141,10 +153,26 @@ def _previous_ratings(data_dir) -> pd.DataFrame | None:
 # ---------------------------------------------------------------------------- helpers
 def _row(scope, measure, e: Estimate | None = None, *, value=None, n=None, note="") -> dict:
     if e is not None:
-        return {"scope": scope, "measure": measure, "estimate": e.estimate, "ci_low": e.ci_low,
-                "ci_high": e.ci_high, "se": e.se, "n": e.n, "note": e.note}
-    return {"scope": scope, "measure": measure, "estimate": value, "ci_low": np.nan,
-            "ci_high": np.nan, "se": np.nan, "n": n, "note": note}
+        return {
+            "scope": scope,
+            "measure": measure,
+            "estimate": e.estimate,
+            "ci_low": e.ci_low,
+            "ci_high": e.ci_high,
+            "se": e.se,
+            "n": e.n,
+            "note": e.note,
+        }
+    return {
+        "scope": scope,
+        "measure": measure,
+        "estimate": value,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "se": np.nan,
+        "n": n,
+        "note": note,
+    }
 
 
 def _aggregate(draw: pd.DataFrame) -> pd.DataFrame:
@@ -160,8 +188,10 @@ def _aggregate(draw: pd.DataFrame) -> pd.DataFrame:
         violation_found=("violation_found", "max"),
         improper_amount=("improper_amount", "sum"),
         recovered_amount=("recovered_amount", "sum"),
-        violation_types=("violation_types", lambda s: ";".join(sorted(
-            {t for v in s for t in str(v).split(";") if t}))),
+        violation_types=(
+            "violation_types",
+            lambda s: ";".join(sorted({t for v in s for t in str(v).split(";") if t})),
+        ),
         rows=("violation_found", "size"),
     ).reset_index()
 
@@ -192,22 +222,46 @@ class _Design:
         ]
         hj = rows[0]
         n = s.n
-        rows.append({"scope": p, "measure": "expected_findings_uniform",
-                     "estimate": n * hj["estimate"], "ci_low": n * hj["ci_low"],
-                     "ci_high": n * hj["ci_high"], "se": n * hj["se"], "n": n,
-                     "note": "n × estimated population rate: findings a uniform draw of the "
-                             "same size would expect"})
-        rows.append(_row(p, "findings", value=float(y.sum()), n=n,
-                         note="violations found by the draw"))
-        rows.append(_row(p, "population_size", value=float(s.N), n=n,
-                         note="institutions in the frame with π > 0"))
+        rows.append(
+            {
+                "scope": p,
+                "measure": "expected_findings_uniform",
+                "estimate": n * hj["estimate"],
+                "ci_low": n * hj["ci_low"],
+                "ci_high": n * hj["ci_high"],
+                "se": n * hj["se"],
+                "n": n,
+                "note": "n × estimated population rate: findings a uniform draw of the "
+                "same size would expect",
+            }
+        )
+        rows.append(
+            _row(p, "findings", value=float(y.sum()), n=n, note="violations found by the draw")
+        )
+        rows.append(
+            _row(
+                p,
+                "population_size",
+                value=float(s.N),
+                n=n,
+                note="institutions in the frame with π > 0",
+            )
+        )
         for tier in sorted(self.frame["tier"].unique()):
             d = (self.units["tier"] == tier).to_numpy()
             sc = f"{scope_prefix + '/' if scope_prefix else ''}tier:{tier}"
             rows.append(_row(sc, "violation_rate", hajek_rate(s, y, domain=d, ci=ci)))
             rows.append(_row(sc, "improper_amount_total", domain_total(s, self.amount, d)))
-            rows.append(_row(sc, "naive_hit_rate", naive_rate(y[d]) if d.any() else None,
-                             value=np.nan, n=0, note="no inspection in this tier"))
+            rows.append(
+                _row(
+                    sc,
+                    "naive_hit_rate",
+                    naive_rate(y[d]) if d.any() else None,
+                    value=np.nan,
+                    n=0,
+                    note="no inspection in this tier",
+                )
+            )
         return rows
 
     def tier_table(self) -> pd.DataFrame:
@@ -218,21 +272,23 @@ class _Design:
             d = (self.units["tier"] == tier).to_numpy()
             est = hajek_rate(s, y, domain=d, ci=self.ci)
             amt = domain_total(s, self.amount, d)
-            out.append({
-                "tier": tier,
-                "N": int(len(part)),
-                "n_drawn": int(part["selected"].sum()),
-                "n_inspected": int(d.sum()),
-                "findings": int(y[d].sum()),
-                "hit_rate": float(y[d].mean()) if d.any() else np.nan,
-                "violation_rate_est": est.estimate,
-                "ci_low": est.ci_low,
-                "ci_high": est.ci_high,
-                "improper_amount_found": float(self.amount[d].sum()),
-                "improper_amount_total_est": amt.estimate,
-                "share_of_findings": float(y[d].sum() / total_found) if total_found else np.nan,
-                "pi": float(part["pi"].mean()),
-            })
+            out.append(
+                {
+                    "tier": tier,
+                    "N": int(len(part)),
+                    "n_drawn": int(part["selected"].sum()),
+                    "n_inspected": int(d.sum()),
+                    "findings": int(y[d].sum()),
+                    "hit_rate": float(y[d].mean()) if d.any() else np.nan,
+                    "violation_rate_est": est.estimate,
+                    "ci_low": est.ci_low,
+                    "ci_high": est.ci_high,
+                    "improper_amount_found": float(self.amount[d].sum()),
+                    "improper_amount_total_est": amt.estimate,
+                    "share_of_findings": float(y[d].sum() / total_found) if total_found else np.nan,
+                    "pi": float(part["pi"].mean()),
+                }
+            )
         return pd.DataFrame(out)
 
 
@@ -246,10 +302,20 @@ def _combine(per_round: dict[str, list[dict]], n_by_round: dict[str, int]) -> li
     out = []
     for (scope, measure), by_r in keyed.items():
         if measure in ("findings", "population_size"):
-            agg = sum(v["estimate"] for v in by_r.values()) if measure == "findings" else max(
-                v["estimate"] for v in by_r.values())
-            out.append(_row(scope, measure, value=agg, n=n_tot,
-                            note=f"{'sum' if measure == 'findings' else 'max'} over rounds"))
+            agg = (
+                sum(v["estimate"] for v in by_r.values())
+                if measure == "findings"
+                else max(v["estimate"] for v in by_r.values())
+            )
+            out.append(
+                _row(
+                    scope,
+                    measure,
+                    value=agg,
+                    n=n_tot,
+                    note=f"{'sum' if measure == 'findings' else 'max'} over rounds",
+                )
+            )
             continue
         if len(by_r) < len(per_round):
             continue
@@ -260,9 +326,18 @@ def _combine(per_round: dict[str, list[dict]], n_by_round: dict[str, int]) -> li
         lo, hi = est - Z95 * se, est + Z95 * se
         if "rate" in measure:
             lo, hi = max(lo, 0.0), min(hi, 1.0)
-        out.append({"scope": scope, "measure": measure, "estimate": est, "ci_low": lo,
-                    "ci_high": hi, "se": se, "n": sum(int(v["n"] or 0) for v in by_r.values()),
-                    "note": f"combined over {len(by_r)} rounds with weights n_r/n"})
+        out.append(
+            {
+                "scope": scope,
+                "measure": measure,
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "se": se,
+                "n": sum(int(v["n"] or 0) for v in by_r.values()),
+                "note": f"combined over {len(by_r)} rounds with weights n_r/n",
+            }
+        )
     return out
 
 
@@ -273,7 +348,10 @@ def _flag_top(values: pd.Series, q: float) -> pd.Series:
 
 
 def indicator_precision(
-    design: _Design, scores: pd.DataFrame, *, indicators: pd.DataFrame | None = None,
+    design: _Design,
+    scores: pd.DataFrame,
+    *,
+    indicators: pd.DataFrame | None = None,
     flag_quantile: float = 0.8,
 ) -> pd.DataFrame:
     """Precision of each family score and indicator flag against findings (指标命中率).
@@ -296,8 +374,9 @@ def indicator_precision(
     specs = []
     for c in ["risk_score", *FAMILIES]:
         if c in pop.columns and pop[c].notna().any():
-            specs.append(("score" if c == "risk_score" else "family", c,
-                          pop.set_index("fixmedins_code")[c]))
+            specs.append(
+                ("score" if c == "risk_score" else "family", c, pop.set_index("fixmedins_code")[c])
+            )
     if indicators is not None and len(indicators):
         for ind_id, part in indicators.groupby("indicator_id", sort=True):
             specs.append(("indicator", str(ind_id), part.set_index("fixmedins_code")["value"]))
@@ -306,18 +385,25 @@ def indicator_precision(
         values = pd.to_numeric(values, errors="coerce")
         values = values[~values.index.duplicated()]
         is_flag = kind == "indicator" and set(values.dropna().unique()) <= {0, 1}
-        flagged_pop = values.fillna(0) >= 1 if is_flag else _flag_top(values.fillna(
-            values.min()), flag_quantile)
+        flagged_pop = (
+            values.fillna(0) >= 1
+            if is_flag
+            else _flag_top(values.fillna(values.min()), flag_quantile)
+        )
         f = flagged_pop.reindex(codes).fillna(False).to_numpy(bool)
         v_ins = values.reindex(codes).to_numpy(float)
         prec = hajek_rate(s, y, domain=f) if f.any() else None
         t_y = float(np.sum(s.weight * y))
         recall = float(np.sum(s.weight * y * f)) / t_y if t_y > 0 else np.nan
         row = {
-            "kind": kind, "name": name,
-            "flag_rule": "flag = 1" if is_flag else f"top {100 * (1 - flag_quantile):.0f}% of frame",
-            "n_flagged_population": int(flagged_pop.reindex(design.frame["fixmedins_code"])
-                                        .fillna(False).sum()),
+            "kind": kind,
+            "name": name,
+            "flag_rule": "flag = 1"
+            if is_flag
+            else f"top {100 * (1 - flag_quantile):.0f}% of frame",
+            "n_flagged_population": int(
+                flagged_pop.reindex(design.frame["fixmedins_code"]).fillna(False).sum()
+            ),
             "n_flagged_inspected": int(f.sum()),
             "hits_flagged": int(y[f].sum()),
             "precision_naive": float(y[f].mean()) if f.any() else np.nan,
@@ -349,9 +435,23 @@ def read_indicators(path: Path) -> pd.DataFrame | None:
         return None
     t["fixmedins_code"] = t["fixmedins_code"].astype("string").str.strip()
     if "indicator_id" in t.columns:
-        vcol = next((c for c in ("flag", "flagged", "indicator_score", "value", "score",
-                                 "log_ratio", "shrunk_rate", "rate")
-                     if c in t.columns), None)
+        vcol = next(
+            (
+                c
+                for c in (
+                    "flag",
+                    "flagged",
+                    "indicator_score",
+                    "value",
+                    "score",
+                    "log_ratio",
+                    "shrunk_rate",
+                    "rate",
+                )
+                if c in t.columns
+            ),
+            None,
+        )
         if vcol is None and {"numerator", "denominator"} <= set(t.columns):
             num = pd.to_numeric(t["numerator"], errors="coerce")
             den = pd.to_numeric(t["denominator"], errors="coerce")
@@ -359,9 +459,13 @@ def read_indicators(path: Path) -> pd.DataFrame | None:
             vcol = "value"
         if vcol is None:
             return None
-        return pd.DataFrame({"fixmedins_code": t["fixmedins_code"],
-                             "indicator_id": t["indicator_id"],
-                             "value": pd.to_numeric(t[vcol], errors="coerce")})
+        return pd.DataFrame(
+            {
+                "fixmedins_code": t["fixmedins_code"],
+                "indicator_id": t["indicator_id"],
+                "value": pd.to_numeric(t[vcol], errors="coerce"),
+            }
+        )
     skip = {"fixmedins_code", "tier", "family", "risk_score"}
     long = []
     for c in t.columns:
@@ -369,8 +473,9 @@ def read_indicators(path: Path) -> pd.DataFrame | None:
             continue
         v = pd.to_numeric(t[c], errors="coerce")
         if v.notna().mean() > 0.5:
-            long.append(pd.DataFrame({"fixmedins_code": t["fixmedins_code"], "indicator_id": c,
-                                      "value": v}))
+            long.append(
+                pd.DataFrame({"fixmedins_code": t["fixmedins_code"], "indicator_id": c, "value": v})
+            )
     return pd.concat(long, ignore_index=True) if long else None
 
 
@@ -378,12 +483,14 @@ def calibration(design: _Design, scores: pd.DataFrame, *, bins: int = 10) -> pd.
     """Risk-score deciles (over the frame population) vs the IPW-weighted observed violation
     rate (校准): does a higher score mean more violations in the population?"""
     pop = design.frame[["fixmedins_code"]].merge(
-        scores[["fixmedins_code", "risk_score"]], on="fixmedins_code", how="left")
+        scores[["fixmedins_code", "risk_score"]], on="fixmedins_code", how="left"
+    )
     if pop["risk_score"].isna().all():
         return pd.DataFrame()
     ranks = pop["risk_score"].rank(method="first")
-    pop["decile"] = pd.qcut(ranks, q=min(bins, int(pop["risk_score"].notna().sum())),
-                            labels=False) + 1
+    pop["decile"] = (
+        pd.qcut(ranks, q=min(bins, int(pop["risk_score"].notna().sum())), labels=False) + 1
+    )
     dec = pop.set_index("fixmedins_code")["decile"]
     d_ins = dec.reindex(design.units["fixmedins_code"]).to_numpy()
     s, y = design.sample, design.y
@@ -391,19 +498,21 @@ def calibration(design: _Design, scores: pd.DataFrame, *, bins: int = 10) -> pd.
     for k, part in pop.groupby("decile", sort=True):
         d = d_ins == k
         est = hajek_rate(s, y, domain=d) if d.any() else None
-        rows.append({
-            "decile": int(k),
-            "score_min": float(part["risk_score"].min()),
-            "score_max": float(part["risk_score"].max()),
-            "mean_risk_score": float(part["risk_score"].mean()),
-            "N": int(len(part)),
-            "n_inspected": int(d.sum()),
-            "findings": int(y[d].sum()),
-            "naive_rate": float(y[d].mean()) if d.any() else np.nan,
-            "observed_rate_ipw": est.estimate if est else np.nan,
-            "ci_low": est.ci_low if est else np.nan,
-            "ci_high": est.ci_high if est else np.nan,
-        })
+        rows.append(
+            {
+                "decile": int(k),
+                "score_min": float(part["risk_score"].min()),
+                "score_max": float(part["risk_score"].max()),
+                "mean_risk_score": float(part["risk_score"].mean()),
+                "N": int(len(part)),
+                "n_inspected": int(d.sum()),
+                "findings": int(y[d].sum()),
+                "naive_rate": float(y[d].mean()) if d.any() else np.nan,
+                "observed_rate_ipw": est.estimate if est else np.nan,
+                "ci_low": est.ci_low if est else np.nan,
+                "ci_high": est.ci_high if est else np.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -458,12 +567,28 @@ def analyze(
     results, n_quar, quar_reasons = load_results(results_path)
     draw, other = split_by_origin(results)
     rows: list[dict] = []
-    accounting = {"results_rows": int(len(results) + n_quar), "rows_invalid": n_quar,
-                  "rows_draw": int(len(draw)), "rows_non_draw": int(len(other))}
+    accounting = {
+        "results_rows": int(len(results) + n_quar),
+        "rows_invalid": n_quar,
+        "rows_draw": int(len(draw)),
+        "rows_non_draw": int(len(other)),
+    }
 
-    units = _aggregate(draw) if len(draw) else pd.DataFrame(
-        columns=["fixmedins_code", "draw_round", "violation_found", "improper_amount",
-                 "recovered_amount", "violation_types", "rows"])
+    units = (
+        _aggregate(draw)
+        if len(draw)
+        else pd.DataFrame(
+            columns=[
+                "fixmedins_code",
+                "draw_round",
+                "violation_found",
+                "improper_amount",
+                "recovered_amount",
+                "violation_types",
+                "rows",
+            ]
+        )
+    )
     multi = len(frames) > 1 or next(iter(frames)) != ""
     designs: dict[str, _Design] = {}
     unmatched = 0
@@ -480,12 +605,16 @@ def analyze(
         if len(u) and u["fixmedins_code"].duplicated().any():
             # one design, several rounds in the results: combine the rows per institution
             u = u.groupby("fixmedins_code", as_index=False).agg(
-                draw_round=("draw_round", "first"), violation_found=("violation_found", "max"),
+                draw_round=("draw_round", "first"),
+                violation_found=("violation_found", "max"),
                 improper_amount=("improper_amount", "sum"),
                 recovered_amount=("recovered_amount", "sum"),
-                violation_types=("violation_types", lambda s: ";".join(sorted(
-                    {t for v in s for t in str(v).split(";") if t}))),
-                rows=("rows", "sum"))
+                violation_types=(
+                    "violation_types",
+                    lambda s: ";".join(sorted({t for v in s for t in str(v).split(";") if t})),
+                ),
+                rows=("rows", "sum"),
+            )
         matched_parts.append(u)
         if len(u):
             designs[r] = _Design(frame, u, singleton, ci)
@@ -496,18 +625,27 @@ def analyze(
     if not designs:
         raise RiskscoreError(
             f"{results_path}: no origin=draw result matches an institution selected in the "
-            "draw frame (frame.csv); nothing to estimate")
+            "draw frame (frame.csv); nothing to estimate"
+        )
 
     per_round = {r: d.estimates(f"round:{r}" if multi else "") for r, d in designs.items()}
     if multi:
         for r, rs in per_round.items():
             rows += [x for x in rs if x["scope"] == f"round:{r}"]
-        stripped = {r: [{**x, "scope": x["scope"].split("/", 1)[1] if "/" in x["scope"] else
-                         "overall"} for x in rs] for r, rs in per_round.items()}
+        stripped = {
+            r: [
+                {**x, "scope": x["scope"].split("/", 1)[1] if "/" in x["scope"] else "overall"}
+                for x in rs
+            ]
+            for r, rs in per_round.items()
+        }
         combined = _combine(stripped, {r: d.sample.n for r, d in designs.items()})
         y_all = np.concatenate([d.y for d in designs.values()])
-        combined = [x for x in combined
-                    if not (x["measure"] == "naive_hit_rate" and x["scope"] == "overall")]
+        combined = [
+            x
+            for x in combined
+            if not (x["measure"] == "naive_hit_rate" and x["scope"] == "overall")
+        ]
         combined.append(_row("overall", "naive_hit_rate", naive_rate(y_all)))
         rows = combined + rows
     else:
@@ -515,41 +653,95 @@ def analyze(
 
     # accounting rows: what was set aside, and why
     origin = other["origin"].astype("string").fillna("(empty)")
-    rows.append(_row("overall", "excluded_non_draw", value=float(len(other)), n=len(other),
-                     note="inspections not from the random draw (complaint, special check, "
-                          "referral, media, monitoring): counted, never in the estimators"))
+    rows.append(
+        _row(
+            "overall",
+            "excluded_non_draw",
+            value=float(len(other)),
+            n=len(other),
+            note="inspections not from the random draw (complaint, special check, "
+            "referral, media, monitoring): counted, never in the estimators",
+        )
+    )
     for o, k in origin.value_counts().sort_index().items():
         rows.append(_row(f"origin:{o}", "excluded_non_draw", value=float(k), n=int(k)))
-    rows.append(_row("overall", "excluded_draw_not_selected", value=float(unmatched),
-                     n=unmatched, note="origin=draw rows whose institution (and round) is not "
-                                       "selected in frame.csv: set aside"))
-    rows.append(_row("overall", "excluded_invalid_rows", value=float(n_quar), n=n_quar,
-                     note="rows refused by the contract checks: "
-                          + (", ".join(f"{k}={v}" for k, v in sorted(quar_reasons.items()))
-                             or "none")))
-    rows.append(_row("overall", "drawn_without_result", value=float(drawn_total -
-                     inspected_total), n=drawn_total,
-                     note="drawn institutions with no draw result: weights adjusted within "
-                          "stratum"))
+    rows.append(
+        _row(
+            "overall",
+            "excluded_draw_not_selected",
+            value=float(unmatched),
+            n=unmatched,
+            note="origin=draw rows whose institution (and round) is not "
+            "selected in frame.csv: set aside",
+        )
+    )
+    rows.append(
+        _row(
+            "overall",
+            "excluded_invalid_rows",
+            value=float(n_quar),
+            n=n_quar,
+            note="rows refused by the contract checks: "
+            + (", ".join(f"{k}={v}" for k, v in sorted(quar_reasons.items())) or "none"),
+        )
+    )
+    rows.append(
+        _row(
+            "overall",
+            "drawn_without_result",
+            value=float(drawn_total - inspected_total),
+            n=drawn_total,
+            note="drawn institutions with no draw result: weights adjusted within stratum",
+        )
+    )
     zero = int(sum(int((f["pi"] <= 0).sum()) for f in frames.values()))
-    rows.append(_row("overall", "excluded_zero_probability", value=float(zero), n=zero,
-                     note="institutions with π = 0 (exempt): outside every estimate"))
+    rows.append(
+        _row(
+            "overall",
+            "excluded_zero_probability",
+            value=float(zero),
+            n=zero,
+            note="institutions with π = 0 (exempt): outside every estimate",
+        )
+    )
     rec_all = pd.to_numeric(results["recovered_amount"], errors="coerce").fillna(0.0)
     pen_all = pd.to_numeric(results["penalty_amount"], errors="coerce").fillna(0.0)
     is_draw = results.index.isin(draw.index)
-    rows.append(_row("overall", "recovered_total", value=float(rec_all.sum()), n=len(results),
-                     note="accounting sum over all inspections (all origins), not an estimate"))
-    rows.append(_row("origin:draw", "recovered_total", value=float(rec_all[is_draw].sum()),
-                     n=int(is_draw.sum()), note="accounting sum, draw inspections"))
-    rows.append(_row("overall", "penalty_total", value=float(pen_all.sum()), n=len(results),
-                     note="accounting sum over all inspections (all origins)"))
+    rows.append(
+        _row(
+            "overall",
+            "recovered_total",
+            value=float(rec_all.sum()),
+            n=len(results),
+            note="accounting sum over all inspections (all origins), not an estimate",
+        )
+    )
+    rows.append(
+        _row(
+            "origin:draw",
+            "recovered_total",
+            value=float(rec_all[is_draw].sum()),
+            n=int(is_draw.sum()),
+            note="accounting sum, draw inspections",
+        )
+    )
+    rows.append(
+        _row(
+            "overall",
+            "penalty_total",
+            value=float(pen_all.sum()),
+            n=len(results),
+            note="accounting sum over all inspections (all origins)",
+        )
+    )
     est = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
     out_dir.mkdir(parents=True, exist_ok=True)
     est.to_csv(out_dir / "estimates.csv", index=False, encoding="utf-8")
     main_design = designs[sorted(designs)[0]] if multi else designs[""]
-    tiers = pd.concat([d.tier_table().assign(round=r) for r, d in designs.items()],
-                      ignore_index=True)
+    tiers = pd.concat(
+        [d.tier_table().assign(round=r) for r, d in designs.items()], ignore_index=True
+    )
     if not multi:
         tiers = tiers.drop(columns="round")
     tiers.to_csv(out_dir / "hit_rate_by_tier.csv", index=False, encoding="utf-8")
@@ -559,8 +751,9 @@ def analyze(
     if scores_path:
         scores = read_scores(scores_path)
         inds = read_indicators(Path(scores_path).parent / "indicators.csv")
-        prec = indicator_precision(main_design, scores, indicators=inds,
-                                   flag_quantile=flag_quantile)
+        prec = indicator_precision(
+            main_design, scores, indicators=inds, flag_quantile=flag_quantile
+        )
         prec.to_csv(out_dir / "indicator_precision.csv", index=False, encoding="utf-8")
         cal = calibration(main_design, scores)
         cal.to_csv(out_dir / "calibration.csv", index=False, encoding="utf-8")
@@ -571,10 +764,12 @@ def analyze(
         notes.append("no --scores: indicator_precision.csv and calibration.csv not written")
     tracker = rectification_tracker(results, as_of)
     tracker.to_csv(out_dir / "rectification_tracker.csv", index=False, encoding="utf-8")
-    all_codes = sorted(set().union(*[set(f["fixmedins_code"].astype(str))
-                                     for f in frames.values()]))
-    credit = next_year_credit(results, all_codes, previous=_previous_ratings(data_dir),
-                              as_of=as_of, rule=credit_rule)
+    all_codes = sorted(
+        set().union(*[set(f["fixmedins_code"].astype(str)) for f in frames.values()])
+    )
+    credit = next_year_credit(
+        results, all_codes, previous=_previous_ratings(data_dir), as_of=as_of, rule=credit_rule
+    )
     credit.to_csv(out_dir / "next_year_credit.csv", index=False, encoding="utf-8")
     written += ["rectification_tracker.csv", "next_year_credit.csv"]
 
@@ -584,16 +779,21 @@ def analyze(
 
     summary = {
         "as_of": as_of.isoformat(),
-        "draw_dir": [str(d) for d in draw_dir] if isinstance(draw_dir, (list, tuple))
+        "draw_dir": [str(d) for d in draw_dir]
+        if isinstance(draw_dir, (list, tuple))
         else str(draw_dir),
         "results": str(results_path),
         "scores": str(scores_path) if scores_path else None,
         "rounds": sorted(designs) if multi else None,
         "ci": ci,
         "singleton": singleton,
-        "accounting": {**accounting, "excluded_non_draw": int(len(other)),
-                       "excluded_draw_not_selected": unmatched, "drawn": drawn_total,
-                       "inspected_draw": inspected_total},
+        "accounting": {
+            **accounting,
+            "excluded_non_draw": int(len(other)),
+            "excluded_draw_not_selected": unmatched,
+            "drawn": drawn_total,
+            "inspected_draw": inspected_total,
+        },
         "violation_rate": get("overall", "violation_rate"),
         "naive_hit_rate": get("overall", "naive_hit_rate"),
         "lift_vs_uniform": get("overall", "lift_vs_uniform"),
@@ -607,8 +807,8 @@ def analyze(
         "notes": notes,
     }
     (out_dir / "analysis.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default),
-        encoding="utf-8")
+        json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
+    )
     summary["estimates"] = est
     return summary
 
@@ -668,6 +868,7 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             f"无效记录 {acc['rows_invalid']} 条。",
             f"追回资金 {_money(summary['recovered_total'])} 万元；逾期未整改 {tr.get('overdue', 0)} 家次，"
             f"待回访 {summary['followups_due']} 家次，移送 {summary['referrals']} 起。",
-            "下一年度信用等级：" + "，".join(f"{k} 级 {v} 家" for k, v in summary["credit"].items()),
+            "下一年度信用等级："
+            + "，".join(f"{k} 级 {v} 家" for k, v in summary["credit"].items()),
         ]
     return "\n".join(lines)

@@ -202,7 +202,7 @@ class StratifiedSample:
         for h in pending:
             by_group.setdefault(group.get(h, "__all__"), []).append(h)
         leftovers = []
-        for g, hs in by_group.items():
+        for hs in by_group.values():
             if len(hs) >= 2:
                 for h in hs:
                     mapping[h] = "collapsed:" + "+".join(hs)
@@ -367,8 +367,14 @@ def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> E
     x = np.ones_like(y) if x is None else _as_y(x, sample)
     tx = float(np.sum(sample.weight * x))
     if tx <= 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), int(np.sum(x > 0)),
-                        "no sampled unit in the domain")
+        return Estimate(
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            int(np.sum(x > 0)),
+            "no sampled unit in the domain",
+        )
     r = float(np.sum(sample.weight * y)) / tx
     z = (y - r * x) / tx
     var, note = sample.variance_of_total(z)
@@ -425,8 +431,9 @@ def naive_rate(y, *, ci: str = "wilson") -> Estimate:
         lo, hi = centre - half, centre + half
     else:
         lo, hi = p - Z95 * se, p + Z95 * se
-    return Estimate(p, se, max(lo, 0.0), min(hi, 1.0), n,
-                    "inspected-only rate, biased under a targeted draw")
+    return Estimate(
+        p, se, max(lo, 0.0), min(hi, 1.0), n, "inspected-only rate, biased under a targeted draw"
+    )
 
 
 def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estimate:
@@ -445,8 +452,14 @@ def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estim
     v = sample.pi * y / n
     t_v, t_1, t_y = float(np.sum(w * v)), float(np.sum(w)), float(np.sum(w * y))
     if t_y <= 0:
-        return Estimate(float("nan"), float("nan"), float("nan"), float("nan"), n,
-                        "no violation found: lift undefined")
+        return Estimate(
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            n,
+            "no violation found: lift undefined",
+        )
     lift = t_v * t_1 / t_y
     z = lift * (v / t_v + 1.0 / t_1 - y / t_y) if t_v > 0 else np.zeros_like(y)
     var, note = sample.variance_of_total(z)
@@ -497,7 +510,9 @@ def check_frame(frame: pd.DataFrame, source: str = "frame.csv") -> pd.DataFrame:
     for c in ("fixmedins_code", "tier", "stratum"):
         f[c] = f[c].astype("string").str.strip()
         if f[c].isna().any():
-            raise RiskscoreError(f"{source}: column {c!r} has empty values; expected a value per row")
+            raise RiskscoreError(
+                f"{source}: column {c!r} has empty values; expected a value per row"
+            )
     for c in ("N_h", "n_h", "pi", "selected"):
         num = pd.to_numeric(f[c], errors="coerce")
         if num.isna().any():
@@ -558,8 +573,9 @@ def sample_from_frame(
         raise RiskscoreError(f"{source}: an inspected drawn institution has pi = 0")
     # strata with π = 0 (exempt) are outside the estimable population
     frame = frame[frame["pi"] > 0]
-    strata = frame.groupby("stratum").agg(N_h=("N_h", "first"), n_h=("n_h", "first"),
-                                          tier=("tier", "first"))
+    strata = frame.groupby("stratum").agg(
+        N_h=("N_h", "first"), n_h=("n_h", "first"), tier=("tier", "first")
+    )
     return StratifiedSample(
         stratum=rows["stratum"].astype(str).to_numpy(),
         N_h=strata["N_h"].to_dict(),

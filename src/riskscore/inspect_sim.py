@@ -78,20 +78,25 @@ class SimSettings:
 def read_csv_text(path: Path, what: str) -> pd.DataFrame:
     """Read a CSV with every column as text (codes keep leading zeros)."""
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig")
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        )
     except FileNotFoundError:
         raise RiskscoreError(f"{path}: file not found; expected {what}") from None
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise RiskscoreError(f"{path}: cannot be read as CSV ({type(exc).__name__}); "
-                             f"expected {what}") from None
+        raise RiskscoreError(
+            f"{path}: cannot be read as CSV ({type(exc).__name__}); expected {what}"
+        ) from None
 
 
 def read_frame(draw_dir: Path) -> pd.DataFrame:
     """The draw frame ``DRAW_DIR/frame.csv``, checked (:func:`riskscore.estimate.check_frame`)."""
     path = Path(draw_dir) / "frame.csv"
-    raw = read_csv_text(path, "the draw frame (fixmedins_code, tier, stratum, N_h, n_h, pi, "
-                              "selected) written by `riskscore draw`")
+    raw = read_csv_text(
+        path,
+        "the draw frame (fixmedins_code, tier, stratum, N_h, n_h, pi, "
+        "selected) written by `riskscore draw`",
+    )
     return check_frame(raw, source=str(path))
 
 
@@ -103,7 +108,9 @@ def read_manifest(draw_dir: Path) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RiskscoreError(f"{path}: not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})")
+        raise RiskscoreError(
+            f"{path}: not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
+        ) from None
 
 
 def _find_key(obj, key: str):
@@ -135,10 +142,15 @@ def deadline_from_manifest(manifest: dict, draw_dir: Path | None = None) -> dt.d
             pol = None
         value = pol.get("deadline") if isinstance(pol, dict) else None
     try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else dt.date.fromisoformat(
-            DEFAULT_DEADLINE)
+        return (
+            dt.date.fromisoformat(str(value)[:10])
+            if value
+            else dt.date.fromisoformat(DEFAULT_DEADLINE)
+        )
     except ValueError:
-        raise RiskscoreError(f"manifest.json: 'deadline' {value!r} is not a date (YYYY-MM-DD)")
+        raise RiskscoreError(
+            f"manifest.json: 'deadline' {value!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 def round_window(manifest: dict) -> tuple[dt.date | None, dt.date | None]:
@@ -158,12 +170,17 @@ def round_window(manifest: dict) -> tuple[dt.date | None, dt.date | None]:
 def read_truth_outcomes(data_dir: Path) -> pd.DataFrame:
     """``DIR/truth_outcomes.csv``: what an inspection of each institution would find."""
     path = Path(data_dir) / "truth_outcomes.csv"
-    t = read_csv_text(path, "truth_outcomes.csv (fixmedins_code, violation_found, "
-                            "improper_amount) from `riskscore synth`")
+    t = read_csv_text(
+        path,
+        "truth_outcomes.csv (fixmedins_code, violation_found, "
+        "improper_amount) from `riskscore synth`",
+    )
     for c in ("fixmedins_code", "violation_found", "improper_amount"):
         if c not in t.columns:
-            raise RiskscoreError(f"{path}: missing column {c!r}; expected fixmedins_code, "
-                                 "violation_found, improper_amount")
+            raise RiskscoreError(
+                f"{path}: missing column {c!r}; expected fixmedins_code, "
+                "violation_found, improper_amount"
+            )
     t["fixmedins_code"] = t["fixmedins_code"].astype("string").str.strip()
     v = pd.to_numeric(t["violation_found"], errors="coerce")
     if v.isna().any() or not v.isin([0, 1]).all():
@@ -173,8 +190,13 @@ def read_truth_outcomes(data_dir: Path) -> pd.DataFrame:
         raise RiskscoreError(f"{path}: column 'improper_amount' must be ≥ 0")
     if t["fixmedins_code"].duplicated().any():
         raise RiskscoreError(f"{path}: fixmedins_code repeated; expected one row per institution")
-    return pd.DataFrame({"fixmedins_code": t["fixmedins_code"], "violation_found": v.astype(int),
-                         "improper_amount": a.astype(float)})
+    return pd.DataFrame(
+        {
+            "fixmedins_code": t["fixmedins_code"],
+            "violation_found": v.astype(int),
+            "improper_amount": a.astype(float),
+        }
+    )
 
 
 def read_truth_types(data_dir: Path) -> dict[str, str]:
@@ -190,8 +212,14 @@ def read_truth_types(data_dir: Path) -> dict[str, str]:
     if "fixmedins_code" not in t.columns:
         raise RiskscoreError(f"{path}: missing column 'fixmedins_code'")
     t["fixmedins_code"] = t["fixmedins_code"].astype("string").str.strip()
-    fam_col = next((c for c in ("family", "family_id", "violation_type", "violation_family")
-                    if c in t.columns), None)
+    fam_col = next(
+        (
+            c
+            for c in ("family", "family_id", "violation_type", "violation_family")
+            if c in t.columns
+        ),
+        None,
+    )
     if fam_col:
         t = t[t[fam_col].isin(list(FAMILIES))]
         grouped = t.groupby("fixmedins_code")[fam_col].agg(lambda s: ";".join(sorted(set(s))))
@@ -204,8 +232,9 @@ def read_truth_types(data_dir: Path) -> dict[str, str]:
     for code, row in zip(t["fixmedins_code"], vals.itertuples(index=False), strict=True):
         fams = [f for f, on in zip(wide, row, strict=True) if on]
         if fams:
-            out[str(code)] = ";".join(sorted(set(out.get(str(code), "").split(";")) - {""} |
-                                             set(fams)))
+            out[str(code)] = ";".join(
+                sorted(set(out.get(str(code), "").split(";")) - {""} | set(fams))
+            )
     return out
 
 
@@ -219,9 +248,11 @@ def _simulate_rows(codes, truth, types, rng, settings, window, origin, rounds, p
     inspect = [start + dt.timedelta(days=int(d)) for d in offset]
     share = rng.uniform(*settings.recovery_share, size=n)
     recovered = np.round(amount * share, 2)
-    mult = rng.choice(np.asarray(settings.penalty_multiples),
-                      p=np.asarray(settings.penalty_weights) / np.sum(settings.penalty_weights),
-                      size=n)
+    mult = rng.choice(
+        np.asarray(settings.penalty_multiples),
+        p=np.asarray(settings.penalty_weights) / np.sum(settings.penalty_weights),
+        size=n,
+    )
     penalty = np.round(amount * mult, 2)
     rect_days = rng.integers(settings.rectify_days[0], settings.rectify_days[1] + 1, size=n)
     u = rng.random(n)
@@ -234,23 +265,32 @@ def _simulate_rows(codes, truth, types, rng, settings, window, origin, rounds, p
     rows = []
     for i, code in enumerate(codes):
         r = {c: None for c in RESULT_COLUMNS}
-        r.update(result_id=f"{prefix}{i + 1:05d}", fixmedins_code=code, origin=origin,
-                 draw_round=rounds[i] if rounds is not None else None,
-                 inspect_date=inspect[i].isoformat(), violation_found=int(found[i]),
-                 improper_amount=float(amount[i]),
-                 recovered_amount=float(recovered[i]), penalty_amount=float(penalty[i]))
+        r.update(
+            result_id=f"{prefix}{i + 1:05d}",
+            fixmedins_code=code,
+            origin=origin,
+            draw_round=rounds[i] if rounds is not None else None,
+            inspect_date=inspect[i].isoformat(),
+            violation_found=int(found[i]),
+            improper_amount=float(amount[i]),
+            recovered_amount=float(recovered[i]),
+            penalty_amount=float(penalty[i]),
+        )
         if found[i]:
             r["violation_types"] = types.get(code) or None
             deadline_i = inspect[i] + dt.timedelta(days=int(rect_days[i]))
             r["rectify_deadline"] = deadline_i.isoformat()
             if u[i] < settings.on_time:
-                r["rectify_done_date"] = (deadline_i - dt.timedelta(days=int(early_by[i]))
-                                          ).isoformat()
+                r["rectify_done_date"] = (
+                    deadline_i - dt.timedelta(days=int(early_by[i]))
+                ).isoformat()
             elif u[i] < settings.on_time + settings.late:
-                r["rectify_done_date"] = (deadline_i + dt.timedelta(days=int(late_by[i]))
-                                          ).isoformat()
-            r["followup_date"] = (deadline_i + dt.timedelta(days=settings.followup_days)
-                                  ).isoformat()
+                r["rectify_done_date"] = (
+                    deadline_i + dt.timedelta(days=int(late_by[i]))
+                ).isoformat()
+            r["followup_date"] = (
+                deadline_i + dt.timedelta(days=settings.followup_days)
+            ).isoformat()
             if big[i] and ref_draw[i] < 2 * settings.referral_rate:
                 r["referral_to"] = REFERRAL_BODIES[int(ref_body[i])]
         rows.append(r)
@@ -304,10 +344,11 @@ def simulate_inspections(
     codes = drawn["fixmedins_code"].astype(str).tolist()
     missing = sorted(set(codes) - set(truth["fixmedins_code"].astype(str)))
     if missing:
-        raise RiskscoreError(f"truth_outcomes.csv: drawn institution {missing[0]!r} has no row "
-                             f"({len(missing)} missing); expected one row per institution")
-    rounds = (drawn["round"].astype(str).tolist() if "round" in drawn.columns
-              else ["1"] * len(codes))
+        raise RiskscoreError(
+            f"truth_outcomes.csv: drawn institution {missing[0]!r} has no row "
+            f"({len(missing)} missing); expected one row per institution"
+        )
+    rounds = drawn["round"].astype(str).tolist() if "round" in drawn.columns else ["1"] * len(codes)
     lo, hi = settings.window_days
     start = window[0] or deadline - dt.timedelta(days=lo)
     end = min(window[1] or deadline, deadline - dt.timedelta(days=hi))
@@ -315,18 +356,21 @@ def simulate_inspections(
         end = start
     rng = np.random.default_rng(seed)
     tag = rounds[0] if rounds and len(set(rounds)) == 1 else ""
-    rows = _simulate_rows(codes, truth, types, rng, settings, (start, end), "draw", rounds,
-                          f"D{tag}-")
+    rows = _simulate_rows(
+        codes, truth, types, rng, settings, (start, end), "draw", rounds, f"D{tag}-"
+    )
     # complaint-driven inspections of institutions outside the draw
     pool = truth[~truth["fixmedins_code"].isin(codes)].sort_values("fixmedins_code")
     k = min(int(complaints), len(pool))
     if k:
-        w = np.where(pool["violation_found"].to_numpy() == 1, settings.complaint_violation_odds,
-                     1.0)
+        w = np.where(
+            pool["violation_found"].to_numpy() == 1, settings.complaint_violation_odds, 1.0
+        )
         pick = rng.choice(len(pool), size=k, replace=False, p=w / w.sum())
         ccodes = pool["fixmedins_code"].iloc[np.sort(pick)].astype(str).tolist()
-        rows += _simulate_rows(ccodes, truth, types, rng, settings, (start, end), "complaint",
-                               None, f"C{tag}-")
+        rows += _simulate_rows(
+            ccodes, truth, types, rng, settings, (start, end), "complaint", None, f"C{tag}-"
+        )
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["violation_found"] = out["violation_found"].astype(int)
     return out
@@ -357,8 +401,15 @@ def run_inspect_sim(
     manifest = read_manifest(draw_dir)
     if not deadline:
         dl = deadline_from_manifest(manifest, draw_dir)
-    res = simulate_inspections(frame, truth, types=types, seed=seed, complaints=complaints,
-                               deadline=dl, window=round_window(manifest))
+    res = simulate_inspections(
+        frame,
+        truth,
+        types=types,
+        seed=seed,
+        complaints=complaints,
+        deadline=dl,
+        window=round_window(manifest),
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     res.to_csv(out_dir / "results.csv", index=False, encoding="utf-8")
     meta = {
@@ -372,6 +423,7 @@ def run_inspect_sim(
         "by_origin": {k: int(v) for k, v in res["origin"].value_counts().sort_index().items()},
         "violations_found": int(res["violation_found"].sum()),
     }
-    (out_dir / "inspect_sim.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2),
-                                              encoding="utf-8")
+    (out_dir / "inspect_sim.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     return res

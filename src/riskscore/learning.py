@@ -84,18 +84,24 @@ class IPWRefit(BaseEstimator):
         sample_weight : array, optional
             ``1/π`` of every institution.
         """
-        feats = list(self.features) if self.features is not None else [
-            f for f in FAMILIES if f in X.columns]
+        feats = (
+            list(self.features)
+            if self.features is not None
+            else [f for f in FAMILIES if f in X.columns]
+        )
         if not feats:
-            raise RiskscoreError("learning: no family score column found; expected columns "
-                                 "named after the family ids (riskscore.contract.FAMILIES)")
+            raise RiskscoreError(
+                "learning: no family score column found; expected columns "
+                "named after the family ids (riskscore.contract.FAMILIES)"
+            )
         missing = [f for f in feats if f not in X.columns]
         if missing:
             raise RiskscoreError(f"learning: score column {missing[0]!r} missing")
         y = np.asarray(y, dtype=int)
         if len(np.unique(y)) < 2:
-            raise RiskscoreError("learning: findings need both violations and clean "
-                                 "inspections to refit the weights")
+            raise RiskscoreError(
+                "learning: findings need both violations and clean inspections to refit the weights"
+            )
         raw = X[feats].apply(pd.to_numeric, errors="coerce")
         self.features_ = feats
         med = raw.median()
@@ -114,8 +120,11 @@ class IPWRefit(BaseEstimator):
         self.intercept_ = float(model.intercept_[0])
         pos = np.clip(self.coef_ / self.scale_, 0, None)
         total = pos.sum()
-        self.weights_ = pd.Series(pos / total if total > 0 else np.full(len(feats), 1 / len(feats)),
-                                  index=feats, name="weight")
+        self.weights_ = pd.Series(
+            pos / total if total > 0 else np.full(len(feats), 1 / len(feats)),
+            index=feats,
+            name="weight",
+        )
         return self
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
@@ -132,8 +141,9 @@ class IPWRefit(BaseEstimator):
         return self.predict_proba(X)[:, 1]
 
 
-def training_table(scores: pd.DataFrame, frame: pd.DataFrame, results: pd.DataFrame
-                   ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def training_table(
+    scores: pd.DataFrame, frame: pd.DataFrame, results: pd.DataFrame
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Inspected draw institutions with their scores, findings and weights ``1/π``.
 
     Only ``origin == "draw"`` results of institutions selected in the frame are used.
@@ -150,8 +160,11 @@ def training_table(scores: pd.DataFrame, frame: pd.DataFrame, results: pd.DataFr
     from riskscore.estimate import split_by_origin
 
     draw, _ = split_by_origin(results)
-    draw = draw.assign(violation_found=pd.to_numeric(draw["violation_found"], errors="coerce")
-                       .fillna(0).astype(int))
+    draw = draw.assign(
+        violation_found=pd.to_numeric(draw["violation_found"], errors="coerce")
+        .fillna(0)
+        .astype(int)
+    )
     y = draw.groupby("fixmedins_code")["violation_found"].max()
     sel = frame[frame["selected"] == 1].set_index("fixmedins_code")
     codes = y.index.intersection(sel.index)
@@ -165,8 +178,9 @@ def training_table(scores: pd.DataFrame, frame: pd.DataFrame, results: pd.DataFr
     return X, y.loc[codes].to_numpy(int), 1.0 / sel.loc[codes, "pi"].to_numpy(float)
 
 
-def tier_probabilities(score, *, quantiles: dict | None = None,
-                       probabilities: dict | None = None) -> np.ndarray:
+def tier_probabilities(
+    score, *, quantiles: dict | None = None, probabilities: dict | None = None
+) -> np.ndarray:
     """Inclusion probability of every institution under a tiered draw on ``score``.
 
     Tiers are cut at score ``quantiles`` (A below the B cut, …) and each tier gets its
@@ -217,24 +231,48 @@ def compare_hit_rates(
     for name, score in scores_by_model.items():
         score = np.asarray(score, dtype=float)
         if score.shape != y.shape:
-            raise RiskscoreError(f"learning: score of model {name!r} has {score.shape[0]} values, "
-                                 f"outcomes {y.shape[0]}")
+            raise RiskscoreError(
+                f"learning: score of model {name!r} has {score.shape[0]} values, "
+                f"outcomes {y.shape[0]}"
+            )
         pi = tier_probabilities(score, quantiles=quantiles, probabilities=probabilities)
         exp_n = float(pi.sum())
         n_tiered = exp_n
         hits = float(np.sum(pi * y))
-        rows.append({"model": name, "selection": "tiered_draw", "n": exp_n,
-                     "expected_findings": hits, "hit_rate": hits / exp_n,
-                     "lift_vs_uniform": hits / exp_n / base if base > 0 else np.nan})
+        rows.append(
+            {
+                "model": name,
+                "selection": "tiered_draw",
+                "n": exp_n,
+                "expected_findings": hits,
+                "hit_rate": hits / exp_n,
+                "lift_vs_uniform": hits / exp_n / base if base > 0 else np.nan,
+            }
+        )
     k = int(round(n if n is not None else (n_tiered or 0)))
     for name, score in scores_by_model.items():
         order = np.argsort(-np.asarray(score, dtype=float), kind="stable")[:k]
         hits = float(y[order].sum())
-        rows.append({"model": name, "selection": "top_n", "n": float(k),
-                     "expected_findings": hits, "hit_rate": hits / k if k else np.nan,
-                     "lift_vs_uniform": hits / k / base if k and base > 0 else np.nan})
-    rows.append({"model": "uniform", "selection": "uniform", "n": float(k),
-                 "expected_findings": base * k, "hit_rate": base, "lift_vs_uniform": 1.0})
+        rows.append(
+            {
+                "model": name,
+                "selection": "top_n",
+                "n": float(k),
+                "expected_findings": hits,
+                "hit_rate": hits / k if k else np.nan,
+                "lift_vs_uniform": hits / k / base if k and base > 0 else np.nan,
+            }
+        )
+    rows.append(
+        {
+            "model": "uniform",
+            "selection": "uniform",
+            "n": float(k),
+            "expected_findings": base * k,
+            "hit_rate": base,
+            "lift_vs_uniform": 1.0,
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -278,21 +316,29 @@ def learning_comparison(
         raise RiskscoreError("learning: no institution of year 2's scores has a truth row")
     y2 = pd.to_numeric(t2.loc[s2["fixmedins_code"], "violation_found"]).to_numpy(int)
     table = compare_hit_rates(
-        {"original": pd.to_numeric(s2["risk_score"], errors="coerce").fillna(0).to_numpy(),
-         "ipw_refit": ipw.score_samples(s2),
-         "unweighted_refit": plain.score_samples(s2)},
+        {
+            "original": pd.to_numeric(s2["risk_score"], errors="coerce").fillna(0).to_numpy(),
+            "ipw_refit": ipw.score_samples(s2),
+            "unweighted_refit": plain.score_samples(s2),
+        },
         y2,
     )
     return table, ipw
 
 
-def learning_comparison_files(score1: Path, draw1: Path, results1: Path, score2: Path,
-                              data2: Path) -> tuple[pd.DataFrame, IPWRefit]:
+def learning_comparison_files(
+    score1: Path, draw1: Path, results1: Path, score2: Path, data2: Path
+) -> tuple[pd.DataFrame, IPWRefit]:
     """:func:`learning_comparison` from files (scores.csv, DRAW_DIR, results.csv, scores.csv
     and the year-2 synthetic data folder with truth_outcomes.csv)."""
     from riskscore.analyze import load_results, read_scores
     from riskscore.inspect_sim import read_frame, read_truth_outcomes
 
     results, _, _ = load_results(results1)
-    return learning_comparison(read_scores(score1), read_frame(draw1), results,
-                               read_scores(score2), read_truth_outcomes(data2))
+    return learning_comparison(
+        read_scores(score1),
+        read_frame(draw1),
+        results,
+        read_scores(score2),
+        read_truth_outcomes(data2),
+    )

@@ -38,9 +38,21 @@ import numpy as np
 import pandas as pd
 
 TRACKER_COLUMNS = [
-    "result_id", "fixmedins_code", "origin", "draw_round", "inspect_date", "violation_found",
-    "improper_amount", "rectify_deadline", "rectify_done_date", "rectify_status", "days_overdue",
-    "followup_date", "followup_status", "referral_to", "as_of",
+    "result_id",
+    "fixmedins_code",
+    "origin",
+    "draw_round",
+    "inspect_date",
+    "violation_found",
+    "improper_amount",
+    "rectify_deadline",
+    "rectify_done_date",
+    "rectify_status",
+    "days_overdue",
+    "followup_date",
+    "followup_status",
+    "referral_to",
+    "as_of",
 ]
 
 
@@ -80,11 +92,13 @@ def rectification_tracker(
     referral = r["referral_to"].astype("string").str.strip().replace("", pd.NA)
     keep = (vf == 1) | deadline.notna() | referral.notna()
     status = np.select(
-        [done.notna() & deadline.notna() & (done <= deadline),
-         done.notna() & deadline.notna() & (done > deadline),
-         done.notna(),
-         deadline.isna(),
-         deadline < ts],
+        [
+            done.notna() & deadline.notna() & (done <= deadline),
+            done.notna() & deadline.notna() & (done > deadline),
+            done.notna(),
+            deadline.isna(),
+            deadline < ts,
+        ],
         ["done_on_time", "done_late", "done_on_time", "no_deadline", "overdue"],
         default="open",
     )
@@ -94,26 +108,29 @@ def rectification_tracker(
         ["", "past", "due"],
         default="scheduled",
     )
-    out = pd.DataFrame({
-        "result_id": r["result_id"],
-        "fixmedins_code": r["fixmedins_code"],
-        "origin": r["origin"],
-        "draw_round": r.get("draw_round"),
-        "inspect_date": _dates(r["inspect_date"]).dt.date,
-        "violation_found": vf,
-        "improper_amount": pd.to_numeric(r["improper_amount"], errors="coerce"),
-        "rectify_deadline": deadline.dt.date,
-        "rectify_done_date": done.dt.date,
-        "rectify_status": status,
-        "days_overdue": days_over.astype(int),
-        "followup_date": follow.dt.date,
-        "followup_status": fstat,
-        "referral_to": referral,
-        "as_of": as_of.isoformat(),
-    })[keep.to_numpy()]
+    out = pd.DataFrame(
+        {
+            "result_id": r["result_id"],
+            "fixmedins_code": r["fixmedins_code"],
+            "origin": r["origin"],
+            "draw_round": r.get("draw_round"),
+            "inspect_date": _dates(r["inspect_date"]).dt.date,
+            "violation_found": vf,
+            "improper_amount": pd.to_numeric(r["improper_amount"], errors="coerce"),
+            "rectify_deadline": deadline.dt.date,
+            "rectify_done_date": done.dt.date,
+            "rectify_status": status,
+            "days_overdue": days_over.astype(int),
+            "followup_date": follow.dt.date,
+            "followup_status": fstat,
+            "referral_to": referral,
+            "as_of": as_of.isoformat(),
+        }
+    )[keep.to_numpy()]
     order = {"overdue": 0, "open": 1, "no_deadline": 2, "done_late": 3, "done_on_time": 4}
     out = out.assign(_o=out["rectify_status"].map(order)).sort_values(
-        ["_o", "days_overdue", "fixmedins_code"], ascending=[True, False, True])
+        ["_o", "days_overdue", "fixmedins_code"], ascending=[True, False, True]
+    )
     return out.drop(columns="_o").reset_index(drop=True)[TRACKER_COLUMNS]
 
 
@@ -227,6 +244,14 @@ def next_year_credit(
             rules.append(f"not inspected, no previous rating → {rule.default_rating}")
     out["rating"] = ratings
     out["rule"] = rules
-    cols = ["rating", "rule", "previous_rating", "inspected", "violation_found",
-            "improper_amount", "referral", "rectify_overdue"]
+    cols = [
+        "rating",
+        "rule",
+        "previous_rating",
+        "inspected",
+        "violation_found",
+        "improper_amount",
+        "referral",
+        "rectify_overdue",
+    ]
     return out[cols].reset_index()

@@ -19,25 +19,56 @@ def register(sub: argparse._SubParsersAction) -> None:
             "origin=draw inspections enter the estimators; the rest are counted."
         ),
     )
-    p.add_argument("--draw", required=True, nargs="+", metavar="DRAW_DIR",
-                   help="draw folder (frame.csv); several folders = the year's rounds, combined")
-    p.add_argument("--results", required=True, metavar="RESULTS.csv",
-                   help="inspection results (contract table inspection_results)")
+    p.add_argument(
+        "--draw",
+        required=True,
+        nargs="+",
+        metavar="DRAW_DIR",
+        help="draw folder (frame.csv); several folders = the year's rounds, combined",
+    )
+    p.add_argument(
+        "--results",
+        required=True,
+        metavar="RESULTS.csv",
+        help="inspection results (contract table inspection_results)",
+    )
     p.add_argument("--out", required=True, metavar="OUT", help="output folder")
     p.add_argument("--scores", metavar="SCORES.csv", help="scores.csv from `riskscore score`")
     p.add_argument("--data", metavar="DIR", help="data folder (credit_ratings for the credit rule)")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="summary language")
-    p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
-                   help="status date for the rectification tracker and credit rule (default today)")
+    p.add_argument(
+        "--as-of",
+        dest="as_of",
+        metavar="YYYY-MM-DD",
+        help="status date for the rectification tracker and credit rule (default today)",
+    )
     p.add_argument("--round", dest="round_", metavar="R", help="analyse one round only")
-    p.add_argument("--ci", choices=("normal", "t", "wilson"), default="normal",
-                   help="confidence interval (default normal)")
-    p.add_argument("--singleton", choices=("collapse", "nan"), default="collapse",
-                   help="strata with one inspected unit: collapse for variance, or report NaN")
-    p.add_argument("--flag-quantile", dest="flag_quantile", type=float, default=0.8,
-                   help="a score flags an institution above this quantile (default 0.8)")
-    p.add_argument("--d-amount", dest="d_amount", type=float, default=100_000.0,
-                   help="improper amount (元) at or above which a violation rates D")
+    p.add_argument(
+        "--ci",
+        choices=("normal", "t", "wilson"),
+        default="normal",
+        help="confidence interval (default normal)",
+    )
+    p.add_argument(
+        "--singleton",
+        choices=("collapse", "nan"),
+        default="collapse",
+        help="strata with one inspected unit: collapse for variance, or report NaN",
+    )
+    p.add_argument(
+        "--flag-quantile",
+        dest="flag_quantile",
+        type=float,
+        default=0.8,
+        help="a score flags an institution above this quantile (default 0.8)",
+    )
+    p.add_argument(
+        "--d-amount",
+        dest="d_amount",
+        type=float,
+        default=100_000.0,
+        help="improper amount (元) at or above which a violation rates D",
+    )
     p.set_defaults(func=run)
 
 
@@ -53,9 +84,18 @@ def run(args: argparse.Namespace) -> int:
             raise RiskscoreError(f"--as-of {args.as_of!r}: expected a date YYYY-MM-DD") from None
     if not 0 < args.flag_quantile < 1:
         raise RiskscoreError(f"--flag-quantile must be in (0, 1), got {args.flag_quantile}")
-    summary = analyze(args.draw, args.results, args.out, scores_path=args.scores,
-                      data_dir=args.data, as_of=as_of, round_=args.round_, ci=args.ci,
-                      singleton=args.singleton, flag_quantile=args.flag_quantile,
-                      credit_rule=CreditRule(d_amount=args.d_amount))
+    summary = analyze(
+        args.draw,
+        args.results,
+        args.out,
+        scores_path=args.scores,
+        data_dir=args.data,
+        as_of=as_of,
+        round_=args.round_,
+        ci=args.ci,
+        singleton=args.singleton,
+        flag_quantile=args.flag_quantile,
+        credit_rule=CreditRule(d_amount=args.d_amount),
+    )
     print(summary_text(summary, args.lang))
     return 0

@@ -16,24 +16,45 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("--draw", required=True, metavar="DRAW_DIR", help="draw folder (frame.csv)")
-    p.add_argument("--data", required=True, metavar="DIR",
-                   help="synthetic data folder with truth_outcomes.csv (and truth.csv)")
+    p.add_argument(
+        "--data",
+        required=True,
+        metavar="DIR",
+        help="synthetic data folder with truth_outcomes.csv (and truth.csv)",
+    )
     p.add_argument("--out", required=True, metavar="RESULTS_DIR", help="output folder")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--complaints", type=int, default=10, metavar="K",
-                   help="complaint-driven inspections outside the draw (default 10)")
-    p.add_argument("--deadline", default=None, metavar="YYYY-MM-DD",
-                   help="inspections finish before this date (default: manifest, else 2025-12-10)")
+    p.add_argument(
+        "--complaints",
+        type=int,
+        default=10,
+        metavar="K",
+        help="complaint-driven inspections outside the draw (default 10)",
+    )
+    p.add_argument(
+        "--deadline",
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="inspections finish before this date (default: manifest, else 2025-12-10)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from riskscore.inspect_sim import run_inspect_sim
 
-    res = run_inspect_sim(args.draw, args.data, args.out, seed=args.seed,
-                          complaints=args.complaints, deadline=args.deadline)
+    res = run_inspect_sim(
+        args.draw,
+        args.data,
+        args.out,
+        seed=args.seed,
+        complaints=args.complaints,
+        deadline=args.deadline,
+    )
     n_draw = int((res["origin"] == "draw").sum())
     found = int(res.loc[res["origin"] == "draw", "violation_found"].sum())
-    print(f"模拟检查完成：抽查 {n_draw} 家（发现违规 {found} 家），投诉举报检查 "
-          f"{len(res) - n_draw} 家 → {args.out}/results.csv")
+    print(
+        f"模拟检查完成：抽查 {n_draw} 家（发现违规 {found} 家），投诉举报检查 "
+        f"{len(res) - n_draw} 家 → {args.out}/results.csv"
+    )
     return 0
