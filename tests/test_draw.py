@@ -530,3 +530,33 @@ def test_parse_inputs_roundtrip(plan_dir):
     assert inp.team_size == 4 and inp.joint_units == ["JG", "JH"]
     assert len(inp.frame) == 40 and params["round_index"] == 1
     assert ("I01", "H033") in inp.conflicts
+
+
+def test_auditor_script_in_docs_reproduces_targets(amended_draw, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    doc = (Path(__file__).parents[1] / "docs" / "verify_for_auditors.md").read_text(
+        encoding="utf-8"
+    )
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    script = tmp_path / "check_targets.py"
+    script.write_text(code, encoding="utf-8")
+    ok = subprocess.run(
+        [sys.executable, str(script), str(amended_draw)], capture_output=True, text=True
+    )
+    assert ok.stdout.strip() == "OK: targets reproduced", ok.stderr
+    # and it notices a forged target list
+    forged = tmp_path / "forged"
+    shutil.copytree(amended_draw, forged)
+    t = forged / "targets.csv"
+    lines = t.read_text(encoding="utf-8").splitlines()
+    first = lines[1].split(",")[0]
+    other = "H011" if first != "H011" else "H012"
+    t.write_text(
+        "\n".join([lines[0], lines[1].replace(first, other, 1), *lines[2:]]) + "\n",
+        encoding="utf-8",
+    )
+    bad = subprocess.run([sys.executable, str(script), str(forged)], capture_output=True, text=True)
+    assert bad.stdout.startswith("DIFFERENT")
