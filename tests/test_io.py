@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -534,3 +535,167 @@ def test_io_docstring_documents_the_public_api():
     for name in ("load_table", "load_folder", "report", "missing_optional", "write_clean_parquet"):
         assert name in rio.__doc__
     assert os.path.basename(rio.__file__) == "__init__.py"
+
+
+# ----------------------------------------------------------------------------- properties
+import tempfile  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=18)
+
+
+@given(
+    digits=DIGITS,
+    suffix=st.sampled_from(["", ".0", ".00", ".", ".000000"]),
+    pad=st.sampled_from(["", " ", "\t", "\u3000"]),
+)
+def test_property_float_formatted_digit_codes_normalise_to_the_digits(digits, suffix, pad):
+    out = normalize_codes(pd.Series([pad + digits + suffix + pad]))
+    assert out[0] == digits
+
+
+@given(digits=DIGITS, width=st.integers(1, 20))
+def test_property_zero_padding_only_pads(digits, width):
+    out = normalize_codes(pd.Series([digits + ".0"]), zfill=width)[0]
+    assert out == digits.zfill(width)
+    assert out.lstrip("0") == digits.lstrip("0")
+
+
+@given(n=st.integers(1, 10**15))
+def test_property_scientific_notation_is_exact(n):
+    text = f"{n:.15E}"  # exact for n < 10**16
+    assert normalize_codes(pd.Series([text]))[0] == str(n)
+
+
+NAME = st.text(
+    alphabet="医院诊所药店第一二三人民中心社区卫生服务站康复肿瘤ABCxyz0123,-（）",
+    min_size=1,
+    max_size=12,
+)
+CODE = st.text(alphabet="0123456789ABCDEFH", min_size=1, max_size=14)
+FORMAT = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "gz", "xlsx", "parquet"])
+
+
+def _write_any(df: pd.DataFrame, d: Path, name: str, fmt: str) -> None:
+    if fmt == "xlsx":
+        df.to_excel(d / f"{name}.xlsx", index=False)
+    elif fmt == "parquet":
+        df.to_parquet(d / f"{name}.parquet", index=False)
+    elif fmt == "gz":
+        df.to_csv(d / f"{name}.csv.gz", index=False, compression="gzip")
+    else:
+        df.to_csv(d / f"{name}.csv", index=False, encoding=fmt)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(
+            CODE,
+            NAME,
+            st.sampled_from(["0", "1", "2", "3"]),
+            st.sampled_from(["public", "private"]),
+        ),
+        min_size=0,
+        max_size=15,
+        unique_by=lambda r: r[0],
+    ),
+    fmt=FORMAT,
+)
+def test_property_tables_round_trip_through_any_encoding_and_format(rows, fmt):
+    df = pd.DataFrame(rows, columns=["fixmedins_code", "fixmedins_name", "hosp_lv", "ownership"])
+    df["medins_type"] = "hospital"
+    df["region"] = "440300"
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        _write_any(df, d, "institutions", fmt)
+        encounters().iloc[:0].to_csv(d / "mdtrt_d.csv", index=False)
+        t = load_folder(d).tables["institutions"]
+    assert (t.read, t.accepted, t.quarantined) == (len(df), len(df), 0)
+    got = t.data[list(df.columns)].astype(object)
+    pd.testing.assert_frame_equal(got, df.astype(object), check_index_type=False)
+
+
+CORRUPTIONS = {
+    "age": ("age", "abc", "not_numeric:age"),
+    "negative_age": ("age", "-3", "below_min:age"),
+    "date": ("begntime", "2025-02-30", "bad_date:begntime"),
+    "empty": ("psn_no", "", "null:psn_no"),
+    "gend": ("gend", "5", "not_allowed:gend"),
+    "end": ("endtime", "2024-01-01", "end_before_begin"),
+    "inst": ("fixmedins_code", "H99999", "unknown_institution"),
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 40),
+    data=st.data(),
+    fmt=st.sampled_from(["utf-8", "gb18030", "parquet"]),
+    batch_rows=st.sampled_from([8, 1000]),
+)
+def test_property_random_corruption_is_always_accounted_for(n, data, fmt, batch_rows):
+    base = pd.DataFrame(
+        {
+            "mdtrt_id": [f"{i:06d}" for i in range(n)],
+            "psn_no": [f"P{i}" for i in range(n)],
+            "fixmedins_code": ["H00001"] * n,
+            "med_type": ["11"] * n,
+            "begntime": ["2025-03-01 08:00:00"] * n,
+            "endtime": ["2025-03-01 09:00:00"] * n,
+            "gend": ["1"] * n,
+            "age": [str(30 + i % 50) for i in range(n)],
+            "psn_name": ["张三"] * n,
+        }
+    )
+    bad = data.draw(st.lists(st.integers(0, n - 1), unique=True, max_size=n), label="rows")
+    corrupt = base.copy()
+    expected: dict[int, set[str]] = {}
+    rekeyed: set[int] = set()
+    for i in sorted(bad):
+        kinds = data.draw(
+            st.lists(
+                st.sampled_from([*CORRUPTIONS, "dup"]),
+                min_size=1,
+                max_size=3,
+                unique_by=lambda k: CORRUPTIONS[k][0] if k in CORRUPTIONS else "mdtrt_id",
+            ),
+            label=f"kinds{i}",
+        )
+        # a duplicate copies the key of an earlier row that keeps its own key
+        targets = [j for j in range(i) if j not in rekeyed]
+        if "dup" in kinds and not targets:
+            kinds.remove("dup")
+            if not kinds:
+                kinds = ["age"]
+        for k in kinds:
+            if k == "dup":
+                j = data.draw(st.sampled_from(targets), label=f"dup{i}")
+                corrupt.loc[i, "mdtrt_id"] = base.loc[j, "mdtrt_id"]
+                rekeyed.add(i)
+                expected.setdefault(i, set()).add("duplicate_key")
+            else:
+                col, value, reason = CORRUPTIONS[k]
+                corrupt.loc[i, col] = value
+                expected.setdefault(i, set()).add(reason)
+        if "date" in kinds and "end" in kinds:  # no order check against an unreadable begin
+            expected[i].discard("end_before_begin")
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        institutions().to_csv(d / "institutions.csv", index=False)
+        _write_any(corrupt, d, "mdtrt_d", fmt)
+        t = load_folder(d, batch_rows=batch_rows).tables["mdtrt_d"]
+    assert t.read == n == t.accepted + t.quarantined
+    assert t.quarantined == len(expected)
+    q = t.quarantine
+    got = {
+        int(r - 1): set(s.split(";"))
+        for r, s in zip(q[SOURCE_ROW_COLUMN], q["reason"], strict=True)
+    }
+    assert got == expected
+    want = Counter(r for rs in expected.values() for r in rs)
+    assert t.reasons == dict(want)
+    kept = [i for i in range(n) if i not in expected]
+    assert t.data["mdtrt_id"].tolist() == base.loc[kept, "mdtrt_id"].tolist()

@@ -261,8 +261,9 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
     else:
         any_bad = np.zeros(len(idx), dtype=bool)
         reason_text = pd.Series("", index=idx)
-    quarantine = pd.DataFrame({col: to_text(raw[col][any_bad]) for col in raw.columns})
-    quarantine.insert(0, SOURCE_ROW_COLUMN, (idx[any_bad] + 1).astype("int64"))
+    rows = raw[any_bad] if any_bad.any() else raw.iloc[:0]
+    quarantine = pd.DataFrame({col: to_text(rows[col]) for col in raw.columns}, index=rows.index)
+    quarantine.insert(0, SOURCE_ROW_COLUMN, (rows.index + 1).astype("int64"))
     quarantine[reason_column(spec)] = reason_text[any_bad].astype(STRING_DTYPE)
     accepted = data[~any_bad].reset_index(drop=True)
     return accepted, quarantine.reset_index(drop=True), counts

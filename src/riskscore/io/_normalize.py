@@ -24,7 +24,7 @@ STRING_DTYPE = pd.StringDtype(na_value=np.nan)
 _WS = " \t\r\n\u3000\u00a0\ufeff"
 
 _FLOAT_CODE = r"^([+-]?\d+)\.0*$"
-_SCI = r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$"
+_SCI = r"^[+-]?\d(?:\.\d+)?[eE][+-]\d+$"  # as Excel writes it: 1.102E+12
 _THOUSANDS = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$"
 
 DATETIME_FORMATS: tuple[str, ...] = (
