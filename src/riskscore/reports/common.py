@@ -1,0 +1,32 @@
+"""Shared pieces of the report sections."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+TIER_ORDER = ("A", "B", "C", "D")
+TIER_COLORS = {"A": "#4caf50", "B": "#c0ca33", "C": "#ff9800", "D": "#e53935"}
+PROBABILITY_COLUMNS = ("p_violation", "violation_prob", "prob_violation", "p_hat", "predicted_prob")
+"""Columns of scores.csv that may hold a predicted violation probability."""
+
+
+def tier_order(tiers) -> list[str]:
+    """Sort tier labels: A–D first in risk order, then any others alphabetically."""
+    vals = [str(t) for t in pd.unique(pd.Series(list(tiers)).dropna())]
+    known = [t for t in TIER_ORDER if t in vals]
+    return known + sorted(t for t in vals if t not in TIER_ORDER)
+
+
+def tier_color(tier: str) -> str:
+    return TIER_COLORS.get(str(tier), "#607d8b")
+
+
+def year_of(inputs, policy: dict | None) -> int:
+    """The plan year: the policy's year, else the report date's year."""
+    if policy and isinstance(policy.get("year"), int):
+        return int(policy["year"])
+    return inputs.as_of_date().year
+
+
+def num(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")

@@ -1,0 +1,179 @@
+"""Notebook display helpers: tables, key figures, narrative and charts (展示工具).
+
+Every helper returns the HTML it displayed so that tests and the runner can reuse it.
+Tables carry ``data-key`` attributes and key figures ``data-name``/``data-value`` attributes
+(the unformatted number) so that checks can read figures back from the rendered report.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from collections.abc import Callable, Mapping
+
+import pandas as pd
+
+from riskscore.reports._text import check_lang, col
+
+_FIGURE_DPI = 110
+
+
+def setup(lang: str = "zh") -> str:
+    """Prepare a report kernel: check ``lang``, CJK font for charts, pandas display options.
+
+    Parameters
+    ----------
+    lang : str
+        ``zh`` or ``en``.
+
+    Returns
+    -------
+    str
+        The CJK font family in use.
+    """
+    import matplotlib
+
+    check_lang(lang)
+    matplotlib.use("Agg")
+    from riskscore.reports.fonts import setup_cjk_font
+
+    name = setup_cjk_font()
+    matplotlib.rcParams["figure.dpi"] = 100
+    matplotlib.rcParams["savefig.bbox"] = "tight"
+    pd.set_option("display.max_colwidth", 200)
+    return name
+
+
+def _display_html(markup: str) -> str:
+    try:
+        from IPython.display import HTML, display
+
+        display(HTML(markup))
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipykernel
+        pass
+    return markup
+
+
+def fmt_number(v, digits: int = 0) -> str:
+    """Format a number with thousands separators (empty for missing)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "—"
+    if isinstance(v, int) or (isinstance(v, float) and digits == 0 and float(v).is_integer()):
+        return f"{int(v):,}"
+    return f"{float(v):,.{digits}f}"
+
+
+def fmt_pct(v, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "—"
+    return f"{float(v):.{digits}%}"
+
+
+def heading(text: str, level: int = 2) -> str:
+    """Display a heading (used where the heading depends on data, e.g. an institution name)."""
+    return _display_html(f"<h{level}>{html.escape(text)}</h{level}>")
+
+
+def narrative(text: str) -> str:
+    """Display a paragraph of report text."""
+    return _display_html(f'<p class="rs-text">{html.escape(text)}</p>')
+
+
+def key_figures(items: list[tuple[str, str, object, str]], key: str) -> str:
+    """Display a key-figure box.
+
+    Parameters
+    ----------
+    items : list of (name, label, value, shown)
+        ``name`` is a machine name, ``label`` the localised label, ``value`` the raw value
+        (written to ``data-value``) and ``shown`` the formatted text.
+    key : str
+        ``data-key`` of the table, e.g. ``annual_plan.key_figures``.
+    """
+    rows = []
+    for name, label, value, shown in items:
+        raw = "" if value is None else str(value)
+        rows.append(
+            f'<tr data-name="{html.escape(name)}"><th>{html.escape(label)}</th>'
+            f'<td data-value="{html.escape(raw)}">{html.escape(str(shown))}</td></tr>'
+        )
+    return _display_html(
+        f'<table class="rs-key" data-key="{html.escape(key)}">' + "".join(rows) + "</table>"
+    )
+
+
+def table(
+    df: pd.DataFrame,
+    key: str,
+    lang: str,
+    formats: Mapping[str, str | Callable] | None = None,
+    caption: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
+    """Display a DataFrame as a styled HTML table without its index.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Table with machine column names.
+    key : str
+        ``data-key`` attribute of the table.
+    lang : str
+        Column labels are localised with :func:`riskscore.reports._text.col`.
+    formats : mapping, optional
+        Column → format string or callable (applied before relabelling).
+    caption : str, optional
+    labels : mapping, optional
+        Column → label overriding the default localisation.
+    """
+    shown = df.copy()
+    names = {c: (labels or {}).get(c, col(c, lang)) for c in shown.columns}
+    styler = shown.style.hide(axis="index")
+    fm = {c: f for c, f in (formats or {}).items() if c in shown.columns}
+    if fm:
+        styler = styler.format(fm, na_rep="—")
+    else:
+        styler = styler.format(na_rep="—")
+    styler = styler.relabel_index([names[c] for c in shown.columns], axis="columns")
+    styler = styler.set_table_attributes(f'class="rs-table" data-key="{html.escape(key)}"')
+    if caption:
+        styler = styler.set_caption(caption)
+    if shown.empty:
+        return _display_html(
+            f'<table class="rs-table" data-key="{html.escape(key)}"><tr>'
+            + "".join(f"<th>{html.escape(names[c])}</th>" for c in shown.columns)
+            + "</tr></table>"
+        )
+    return _display_html(styler.to_html())
+
+
+def figure(fig, alt: str = "") -> bytes:
+    """Display a matplotlib figure as an embedded PNG and close it.
+
+    Returns
+    -------
+    bytes
+        The PNG data.
+    """
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_FIGURE_DPI, bbox_inches="tight", facecolor="white")
+    plt.close(fig)
+    data = buf.getvalue()
+    try:
+        from IPython.display import Image, display
+
+        display(Image(data=data, format="png", alt=alt) if _image_takes_alt() else Image(data))
+    except ImportError:  # pragma: no cover
+        pass
+    return data
+
+
+def _image_takes_alt() -> bool:
+    import inspect
+
+    from IPython.display import Image
+
+    return "alt" in inspect.signature(Image.__init__).parameters
