@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
                 args.previous,
                 committed.salt,
             )
+            if args.previous is None:  # earlier rounds as committed
+                fresh.files["previous.csv"] = committed.files["previous.csv"]
             check_commitment(commitment, fresh, str(cp))
         check_commitment(commitment, committed, str(cp))
         inputs = committed
