@@ -560,3 +560,39 @@ def test_auditor_script_in_docs_reproduces_targets(amended_draw, tmp_path):
     )
     bad = subprocess.run([sys.executable, str(script), str(forged)], capture_output=True, text=True)
     assert bad.stdout.startswith("DIFFERENT")
+
+
+def test_unteamable_target_names_the_constraint():
+    from riskscore.draw.core import DrawInputs, Inspector, run_draw
+    from riskscore.errors import PolicyError
+
+    ins = [Inspector(f"I{i}", "U", "2027-01-01", "active") for i in range(3)]
+    base = dict(
+        year=2025,
+        round_index=1,
+        round_name="r",
+        draw_date="2025-04-01",
+        frame={"X1": "D"},
+        n_round={"D": 1},
+        previous={},
+        annual_cap=2,
+        inspectors=ins,
+        conflicts={("I0", "X1"), ("I1", "X1")},
+        team_size=2,
+    )
+    with pytest.raises(PolicyError, match=r"teams\.min_size: target X1 has 1 eligible"):
+        run_draw(seed_from_randomness("1"), DrawInputs(**base))
+    base.update(team_size=4, joint_units=["U", "V"], min_per_unit=2, conflicts=set())
+    with pytest.raises(
+        PolicyError,
+        match=r"teams\.joint\.min_per_unit: target X1 has 0 eligible inspectors from unit V",
+    ):
+        run_draw(seed_from_randomness("1"), DrawInputs(**base))
+    # an expired certificate on the draw date makes an inspector ineligible
+    base.update(
+        team_size=3,
+        joint_units=[],
+        inspectors=ins[:2] + [Inspector("I2", "U", "2025-03-31", "active")],
+    )
+    with pytest.raises(PolicyError, match="has 2 eligible"):
+        run_draw(seed_from_randomness("1"), DrawInputs(**base))
