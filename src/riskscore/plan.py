@@ -31,7 +31,6 @@ plan.json): targeted = Σ_i E[inspections_i] q_i, uniform = (n / N) Σ_i q_i for
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import math
@@ -590,8 +589,3 @@ def run_plan(
     plan = build_plan(scores, policy, data_dir=data_dir, scores_path=scores_path)
     write_plan(plan, out_dir)
     return plan
-
-
-def today() -> str:
-    """Today's date (ISO)."""
-    return _dt.date.today().isoformat()

@@ -33,6 +33,7 @@ Structure (all keys required unless marked optional)::
       tier_probabilities: {A: p, B: p, C: p, D: p}   # expected inspections per institution-year
       exempt: [tiers]                  # explicit exemptions (probability 0), warned about
       annual_cap: int ≥ 1              # inspections of one institution per year (regular draw)
+      unscored_tier: A|B|C|D           (optional, default B) tier of registered institutions without a score
     rounds: [{name, share, start, end}]   # shares sum to 1
     deadline: date
     plan_due: date                     (optional)
@@ -218,6 +219,8 @@ def validate_policy(raw: Any, where: str = "policy") -> dict:
     if not isinstance(exempt, list) or any(t not in TIERS for t in exempt):
         _fail(where, "sampling.exempt", "a list of tiers among A, B, C, D", exempt)
     s["exempt"] = list(exempt)
+    if s.setdefault("unscored_tier", "B") not in TIERS:
+        _fail(where, "sampling.unscored_tier", "one of A, B, C, D", s["unscored_tier"])
     tp = _mapping(where, s, "tier_probabilities")
     if set(tp) != set(TIERS):
         _fail(where, "sampling.tier_probabilities", "keys A, B, C, D", sorted(tp))

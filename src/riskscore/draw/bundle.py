@@ -4,7 +4,7 @@ DRAW_DIR layout::
 
     commitment.json         published before the randomness is known (optional)
     inputs/                 canonical inputs (copied, hashed)
-        frame_input.csv       fixmedins_code, tier          (sampling frame)
+        frame_input.csv       fixmedins_code, tier, pi (this round), pi_annual (sampling frame)
         allocation.csv        tier, N_h, n_h                (this round)
         previous.csv          fixmedins_code, inspections   (earlier rounds this year)
         inspectors.csv        inspector_id, unit, cert_valid_until, status   (no names)
@@ -181,8 +181,15 @@ def build_inputs(
     conf = load_table(data_dir, "conflicts")
 
     frame = inc[inc["in_frame"].astype(int) == 1].sort_values("fixmedins_code")
-    f_rows = [[c, t] for c, t in zip(frame["fixmedins_code"], frame["tier"], strict=True)]
     strata = summary["strata"]
+    pi_round = {
+        t: (strata[t]["n_h_rounds"][idx - 1] / strata[t]["N_h"]) if strata[t]["N_h"] else 0.0
+        for t in strata
+    }
+    f_rows = [
+        [c, t, float(pi_round[t]), float(pa)]
+        for c, t, pa in zip(frame["fixmedins_code"], frame["tier"], frame["pi"], strict=True)
+    ]
     a_rows = [
         [t, int(strata[t]["N_h"]), int(strata[t]["n_h_rounds"][idx - 1])] for t in sorted(strata)
     ]
@@ -214,7 +221,7 @@ def build_inputs(
         "policy_id": policy["policy_id"],
     }
     files = {
-        "frame_input.csv": csv_bytes(["fixmedins_code", "tier"], f_rows),
+        "frame_input.csv": csv_bytes(["fixmedins_code", "tier", "pi", "pi_annual"], f_rows),
         "allocation.csv": csv_bytes(["tier", "N_h", "n_h"], a_rows),
         "previous.csv": csv_bytes(["fixmedins_code", "inspections"], p_rows),
         "inspectors.csv": csv_bytes(["inspector_id", "unit", "cert_valid_until", "status"], i_rows),
@@ -264,18 +271,25 @@ def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
     except yaml.YAMLError:
         raise VerificationError("inputs/policy.yaml: not valid YAML") from None
     policy = validate_policy(raw, "inputs/policy.yaml")
-    frame = {
-        r["fixmedins_code"]: r["tier"]
-        for r in read_csv_bytes(
-            f["frame_input.csv"], "inputs/frame_input.csv", ["fixmedins_code", "tier"]
-        )
-    }
-    n_round = {
-        r["tier"]: int(r["n_h"])
-        for r in read_csv_bytes(
-            f["allocation.csv"], "inputs/allocation.csv", ["tier", "N_h", "n_h"]
-        )
-    }
+    f_rows = read_csv_bytes(
+        f["frame_input.csv"], "inputs/frame_input.csv", ["fixmedins_code", "tier", "pi"]
+    )
+    frame = {r["fixmedins_code"]: r["tier"] for r in f_rows}
+    alloc = read_csv_bytes(f["allocation.csv"], "inputs/allocation.csv", ["tier", "N_h", "n_h"])
+    n_round = {r["tier"]: int(r["n_h"]) for r in alloc}
+    sizes = {r["tier"]: int(r["N_h"]) for r in alloc}
+    for r in f_rows:
+        t = r["tier"]
+        if t not in sizes or float(r["pi"]) != (n_round[t] / sizes[t] if sizes[t] else 0.0):
+            raise VerificationError(
+                f"inputs/frame_input.csv: pi of {r['fixmedins_code']} differs from "
+                "n_h / N_h in inputs/allocation.csv"
+            )
+    for t, n in sizes.items():
+        if n != sum(1 for v in frame.values() if v == t):
+            raise VerificationError(
+                f"inputs/allocation.csv: N_h of tier {t} differs from inputs/frame_input.csv"
+            )
     previous = {
         r["fixmedins_code"]: int(r["inspections"])
         for r in read_csv_bytes(
