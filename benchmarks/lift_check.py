@@ -137,6 +137,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--prevalence", type=float, help="passed to riskscore synth")
+    ap.add_argument(
+        "--learning",
+        action="store_true",
+        help="also synthesise year 2 (seed + 1), refit on year 1 (IPW) and compare hit rates",
+    )
     a = ap.parse_args(argv)
     a.work.mkdir(parents=True, exist_ok=True)
     scores = None
@@ -250,7 +255,39 @@ def main(argv: list[str] | None = None) -> dict:
             m: [float(est.loc[("overall", m), c]) for c in ("estimate", "ci_low", "ci_high")]
             for m in ("violation_rate", "lift_vs_uniform", "naive_hit_rate")
         }
-    report = {"mode": mode, "rounds": rows, "combined": combined}
+    learning = None
+    if a.learning and scores is not None and not a.data:
+        from riskscore.learning import learning_comparison_files
+
+        data2 = a.work / "data_year2"
+        prev = ["--prevalence", str(a.prevalence)] if a.prevalence is not None else []
+        run(
+            [
+                "synth",
+                "--out",
+                str(data2),
+                "--institutions",
+                str(a.institutions),
+                "--seed",
+                str(a.seed + 1),
+                "--no-progress",
+                *prev,
+            ]
+        )
+        run(["score", "--data", str(data2), "--out", str(a.work / "score_year2")])
+        table, model = learning_comparison_files(
+            scores,
+            draws,
+            a.work / "results_all.csv",
+            a.work / "score_year2" / "scores.csv",
+            data2,
+        )
+        table.to_csv(a.work / "learning_comparison.csv", index=False)
+        learning = {
+            "table": table.to_dict(orient="records"),
+            "weights": model.weights_.round(4).to_dict(),
+        }
+    report = {"mode": mode, "rounds": rows, "combined": combined, "learning": learning}
     (a.work / "lift_check.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"Mode: {mode}\n")
     print(
@@ -276,6 +313,9 @@ def main(argv: list[str] | None = None) -> dict:
             + "): "
             + "; ".join(f"{m} {v[0]:.3f} ({v[1]:.3f}–{v[2]:.3f})" for m, v in combined.items())
         )
+    if learning:
+        print("\nLearning loop (refit on year 1, all rounds; evaluated on year 2):\n")
+        print(pd.DataFrame(learning["table"]).to_string(index=False, float_format="%.3f"))
     return report
 
 

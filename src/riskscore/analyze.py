@@ -136,7 +136,7 @@ def read_scores(path: str | Path) -> pd.DataFrame:
                 "risk_score, tier, expected_loss and one column per family"
             )
     s["fixmedins_code"] = s["fixmedins_code"].astype("string").str.strip()
-    for c in ["risk_score", "expected_loss", *FAMILIES]:
+    for c in ["risk_score", "expected_loss", "iforest_score", *FAMILIES]:
         if c in s.columns:
             s[c] = pd.to_numeric(s[c], errors="coerce")
     return s
@@ -372,10 +372,10 @@ def indicator_precision(
     base = hajek_rate(s, y).estimate
     pop = design.frame[["fixmedins_code"]].merge(scores, on="fixmedins_code", how="left")
     specs = []
-    for c in ["risk_score", *FAMILIES]:
-        if c in pop.columns and pop[c].notna().any():
+    for c in ["risk_score", "expected_loss", "iforest_score", *FAMILIES]:
+        if c in pop.columns and pd.to_numeric(pop[c], errors="coerce").notna().any():
             specs.append(
-                ("score" if c == "risk_score" else "family", c, pop.set_index("fixmedins_code")[c])
+                ("family" if c in FAMILIES else "score", c, pop.set_index("fixmedins_code")[c])
             )
     if indicators is not None and len(indicators):
         for ind_id, part in indicators.groupby("indicator_id", sort=True):

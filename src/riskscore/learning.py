@@ -291,8 +291,10 @@ def learning_comparison(
     ----------
     scores_year1, scores_year2 : DataFrame
         ``scores.csv`` of both years (fixmedins_code, risk_score, family columns).
-    frame_year1 : DataFrame
-        Year 1 draw frame (``pi``, ``selected``).
+    frame_year1 : DataFrame or list of DataFrame
+        Year 1 draw frame (``pi``, ``selected``), or one frame per round (results are then
+        matched on ``draw_round``; an institution inspected in two rounds counts twice,
+        each time with its round's weight).
     results_year1 : DataFrame
         Year 1 inspection results (only draw rows are used).
     truth_year2 : DataFrame
@@ -306,7 +308,17 @@ def learning_comparison(
     model : IPWRefit
         The IPW refit.
     """
-    X, y, w = training_table(scores_year1, frame_year1, results_year1)
+    frames = frame_year1 if isinstance(frame_year1, (list, tuple)) else [frame_year1]
+    parts = []
+    for fr in frames:
+        res = results_year1
+        if len(frames) > 1 and "round" in fr.columns and "draw_round" in res.columns:
+            r = str(fr["round"].iloc[0])
+            res = res[res["draw_round"].astype("string").fillna("") == r]
+        parts.append(training_table(scores_year1, fr, res))
+    X = pd.concat([p[0] for p in parts], ignore_index=True)
+    y = np.concatenate([p[1] for p in parts])
+    w = np.concatenate([p[2] for p in parts])
     ipw = IPWRefit(C=C).fit(X, y, sample_weight=w)
     plain = IPWRefit(C=C, ipw=False).fit(X, y)
     t2 = truth_year2.set_index("fixmedins_code")
@@ -327,17 +339,17 @@ def learning_comparison(
 
 
 def learning_comparison_files(
-    score1: Path, draw1: Path, results1: Path, score2: Path, data2: Path
+    score1: Path, draw1, results1: Path, score2: Path, data2: Path
 ) -> tuple[pd.DataFrame, IPWRefit]:
-    """:func:`learning_comparison` from files (scores.csv, DRAW_DIR, results.csv, scores.csv
-    and the year-2 synthetic data folder with truth_outcomes.csv)."""
+    """:func:`learning_comparison` from files (scores.csv, DRAW_DIR or a list of them,
+    results.csv, scores.csv and the year-2 synthetic data folder with truth_outcomes.csv)."""
     from riskscore.analyze import load_results, read_scores
     from riskscore.inspect_sim import read_frame, read_truth_outcomes
 
     results, _, _ = load_results(results1)
     return learning_comparison(
         read_scores(score1),
-        read_frame(draw1),
+        [read_frame(d) for d in draw1] if isinstance(draw1, (list, tuple)) else read_frame(draw1),
         results,
         read_scores(score2),
         read_truth_outcomes(data2),
