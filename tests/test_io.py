@@ -699,3 +699,39 @@ def test_property_random_corruption_is_always_accounted_for(n, data, fmt, batch_
     assert t.reasons == dict(want)
     kept = [i for i in range(n) if i not in expected]
     assert t.data["mdtrt_id"].tolist() == base.loc[kept, "mdtrt_id"].tolist()
+
+
+def test_ragged_csv_is_refused_naming_the_file(tmp_path):
+    d = folder(tmp_path)
+    text = (d / "institutions.csv").read_text(encoding="utf-8")
+    (d / "institutions.csv").write_text(text + "H9,多,一,列,x,y,z,w\n", encoding="utf-8")
+    with pytest.raises(ContractError, match=r"institutions\.csv: unreadable \.csv file"):
+        load_folder(d)
+
+
+def test_parquet_dates_timezones_and_dictionaries(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d = folder(tmp_path)
+    table = pa.table(
+        {
+            "fixmedins_code": pa.array(["H00001", "H00002"]).dictionary_encode(),
+            "rating": pa.array(["A", "E"]).dictionary_encode(),
+            "rating_date": pa.array([dt.date(2024, 12, 31), dt.date(2025, 1, 1)], pa.date32()),
+        }
+    )
+    pq.write_table(table, d / "credit_ratings.parquet")
+    md = encounters().iloc[:2].copy()
+    md["begntime"] = pd.to_datetime(["2025-03-01 00:30", "2025-03-02 00:00"]).tz_localize("UTC")
+    md["endtime"] = pd.to_datetime(["2025-03-01 12:00", "2025-03-02 12:00"]).tz_localize("UTC")
+    md.to_parquet(d / "mdtrt_d.parquet", index=False)
+    (d / "mdtrt_d.csv").unlink()
+    ds = load_folder(d)
+    cr = ds.tables["credit_ratings"]
+    assert cr.reasons == {"not_allowed:rating": 1}
+    assert cr.data["rating_date"].tolist() == [pd.Timestamp("2024-12-31")]
+    # UTC → China local time (UTC+8), naive
+    assert ds["mdtrt_d"]["begntime"].tolist()[0] == pd.Timestamp("2025-03-01 08:30")

@@ -74,14 +74,14 @@ class KeySet:
         return int(sum(len(c) for c in self._chunks))
 
     def add(self, hashes: np.ndarray) -> None:
-        h = np.unique(np.asarray(hashes, dtype=np.uint64))
+        h = _sorted_unique(np.asarray(hashes, dtype=np.uint64))
         if len(h) == 0:
             return
         self._chunks.append(h)
         while len(self._chunks) > 1 and len(self._chunks[-2]) <= 2 * len(self._chunks[-1]):
             b = self._chunks.pop()
             a = self._chunks.pop()
-            self._chunks.append(np.union1d(a, b))
+            self._chunks.append(_sorted_unique(np.concatenate((a, b))))
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
         h = np.asarray(hashes, dtype=np.uint64)
@@ -91,6 +91,13 @@ class KeySet:
             idx[idx >= len(c)] = len(c) - 1
             found |= c[idx] == h
         return found
+
+
+def _sorted_unique(h: np.ndarray) -> np.ndarray:
+    h = np.sort(h, kind="stable")  # timsort: fast on the two sorted runs of a merge
+    if len(h) > 1:
+        h = h[np.concatenate(([True], h[1:] != h[:-1]))]
+    return h
 
 
 def hash_keys(df: pd.DataFrame) -> np.ndarray:
@@ -231,7 +238,7 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
         if complete.any():
             kc = keys[complete]
             h = hash_keys(kc)
-            within = kc.duplicated(keep="first").to_numpy()
+            within = pd.Series(h).duplicated(keep="first").to_numpy()
             before = state.seen_keys.contains(h)
             dup[complete] = within | before
             state.seen_keys.add(h[~within & ~before])

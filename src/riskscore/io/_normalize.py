@@ -133,10 +133,12 @@ def normalize_codes(s: pd.Series, zfill: int | None = None) -> pd.Series:
         Codes in the pandas string dtype, missing as NaN.
     """
     t = to_text(s)
-    t = t.str.replace(_FLOAT_CODE, r"\1", regex=True)
-    sci = t.str.match(_SCI).fillna(False).astype(bool)
-    if sci.any():
-        t[sci] = t[sci].map(_sci_to_digits)
+    if t.str.contains(".", regex=False).any():
+        t = t.str.replace(_FLOAT_CODE, r"\1", regex=True)
+    if t.str.contains("[eE]", regex=True).any():
+        sci = t.str.match(_SCI).fillna(False).astype(bool)
+        if sci.any():
+            t[sci] = t[sci].map(_sci_to_digits)
     if zfill:
         digits = t.str.fullmatch(r"\d+").fillna(False).astype(bool)
         if digits.any():
