@@ -21,24 +21,54 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="输出目录 output folder (created if missing)")
-    p.add_argument("--institutions", type=int, default=300, metavar="N",
-                   help="定点医药机构数 number of designated institutions (≥ 20)")
-    p.add_argument("--seed", type=int, default=7, metavar="S",
-                   help="随机种子 master seed; same seed → identical files")
-    p.add_argument("--fee-lines", type=int, default=None, metavar="TARGET",
-                   help="费用明细目标条数 approximate number of fee lines "
-                        "(default 1,500 per institution)")
-    p.add_argument("--persons", type=int, default=None, metavar="P",
-                   help="参保人数 insured persons (default fee lines / 12, at least 3,000)")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="输出目录 output folder (created if missing)"
+    )
+    p.add_argument(
+        "--institutions",
+        type=int,
+        default=300,
+        metavar="N",
+        help="定点医药机构数 number of designated institutions (≥ 20)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        metavar="S",
+        help="随机种子 master seed; same seed → identical files",
+    )
+    p.add_argument(
+        "--fee-lines",
+        type=int,
+        default=None,
+        metavar="TARGET",
+        help="费用明细目标条数 approximate number of fee lines (default 1,500 per institution)",
+    )
+    p.add_argument(
+        "--persons",
+        type=int,
+        default=None,
+        metavar="P",
+        help="参保人数 insured persons (default fee lines / 8, at least 3,000)",
+    )
     p.add_argument("--year", type=int, default=2025, help="结算年度 claims year")
-    p.add_argument("--prevalence", type=float, default=0.08,
-                   help="每类违规的机构占比 share of eligible institutions planted with each family")
-    p.add_argument("--format", dest="fmt", choices=("parquet", "csv"), default="parquet",
-                   help="大表格式 format of claims and other large tables (registries are always CSV)")
-    p.add_argument("--no-progress", action="store_true",
-                   help="不显示进度条 hide the progress bar (stderr)")
+    p.add_argument(
+        "--prevalence",
+        type=float,
+        default=0.08,
+        help="每类违规的机构占比 share of eligible institutions planted with each family",
+    )
+    p.add_argument(
+        "--format",
+        dest="fmt",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="大表格式 format of claims and other large tables (registries are always CSV)",
+    )
+    p.add_argument(
+        "--no-progress", action="store_true", help="不显示进度条 hide the progress bar (stderr)"
+    )
     p.add_argument("--json", action="store_true", help="以JSON输出摘要 print the summary as JSON")
     p.set_defaults(func=run)
 
@@ -47,20 +77,33 @@ def run(args: argparse.Namespace) -> int:
     from riskscore.synth import SynthConfig, generate
 
     cfg = SynthConfig(
-        institutions=args.institutions, seed=args.seed, fee_lines=args.fee_lines,
-        persons=args.persons, year=args.year, prevalence=args.prevalence, fmt=args.fmt,
+        institutions=args.institutions,
+        seed=args.seed,
+        fee_lines=args.fee_lines,
+        persons=args.persons,
+        year=args.year,
+        prevalence=args.prevalence,
+        fmt=args.fmt,
         progress=not args.no_progress,
     )
     s = generate(args.out, cfg)
     if args.json:
-        print(json.dumps({"out": str(s.out), "rows": s.rows, "violators": s.violators,
-                          "decoys": s.decoys}, ensure_ascii=False, sort_keys=True))
+        print(
+            json.dumps(
+                {"out": str(s.out), "rows": s.rows, "violators": s.violators, "decoys": s.decoys},
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+        )
         return 0
     w = sys.stdout.write
     w(f"合成省份已生成 synthetic province written to {s.out}\n")
     for t, n in s.rows.items():
         w(f"  {t}: {n:,} 行 rows\n")
-    w("  违规机构数 violators per family: "
-      + ", ".join(f"{f}={n}" for f, n in s.violators.items()) + "\n")
+    w(
+        "  违规机构数 violators per family: "
+        + ", ".join(f"{f}={n}" for f, n in s.violators.items())
+        + "\n"
+    )
     w("  诚实特殊机构 decoys: " + ", ".join(f"{k}={n}" for k, n in s.decoys.items()) + "\n")
     return 0

@@ -78,8 +78,18 @@ COMMON_ITEMS = [
     ("3402000390000", "康复评定", "05", 50.0, "period_rehab"),
 ]
 
-RESTRICTIONS = ("none", "male", "female", "child", "work_injury", "maternity", "inpatient",
-                "level2", "level3", "course")
+RESTRICTIONS = (
+    "none",
+    "male",
+    "female",
+    "child",
+    "work_injury",
+    "maternity",
+    "inpatient",
+    "level2",
+    "level3",
+    "course",
+)
 
 
 @dataclass
@@ -89,7 +99,8 @@ class Catalogue:
     Attributes
     ----------
     drugs : pandas.DataFrame
-        ``code, name, generic_key, chrgitm, restriction, source, unit_price, daily_units``.
+        ``code, name, generic_key, chrgitm, restriction, source, unit_price, daily_units,
+        n_restr`` (number of distinct restrictions of the code), ``work_injury`` (listed in b3).
     items : pandas.DataFrame
         ``code, name, chrgitm, price, kind, restriction, source``.
     b7_pairs : pandas.DataFrame
@@ -156,11 +167,18 @@ def load_catalogue(rules_dir: Path, rng: np.random.Generator) -> Catalogue:
     c = _codes_with_rule(rules_dir, "b6_drug_payment_course", "国标代码", "限定值域")
     parts.append(c.assign(restriction="course", source="b6_drug_payment_course"))
     drugs = pd.concat(parts, ignore_index=True)
-    # a code restricted in several files keeps its first (most specific) restriction
+    # a code restricted in several files keeps its first restriction; ``n_restr`` counts them
+    # and ``work_injury`` marks b3 (工伤) codes, so honest use can avoid multi-restricted codes
+    n_restr = drugs.groupby("code")["restriction"].nunique()
+    work = set(drugs.loc[drugs["restriction"] == "work_injury", "code"])
     drugs = drugs.drop_duplicates("code", keep="first")
+    drugs["n_restr"] = drugs["code"].map(n_restr).astype(int)
+    drugs["work_injury"] = drugs["code"].isin(work)
     common = pd.DataFrame(COMMON_DRUGS, columns=["code", "name", "daily_units", "unit_price"])
     common["restriction"] = "none"
     common["source"] = "common"
+    common["n_restr"] = 0
+    common["work_injury"] = False
     # originator (brand) products of the same generics: dispensed nowhere, billed only when
     # substituted (串换) for the cheap generic
     brand = common.copy()
@@ -178,16 +196,30 @@ def load_catalogue(rules_dir: Path, rng: np.random.Generator) -> Catalogue:
     drugs = pd.concat([common, drugs], ignore_index=True)
     drugs["generic_key"] = drugs["code"].map(generic_key)
     drugs["chrgitm"] = np.where(drugs["code"].str.startswith("Z"), "11", "09")
-    drugs = drugs[["code", "name", "generic_key", "chrgitm", "restriction", "source",
-                   "unit_price", "daily_units"]]
+    drugs = drugs[
+        [
+            "code",
+            "name",
+            "generic_key",
+            "chrgitm",
+            "restriction",
+            "source",
+            "unit_price",
+            "daily_units",
+            "n_restr",
+            "work_injury",
+        ]
+    ]
 
     items = pd.DataFrame(COMMON_ITEMS, columns=["code", "name", "chrgitm", "price", "kind"])
     items["restriction"] = "none"
     items["source"] = "common"
     b7 = _read(rules_dir, "b7_item_duplicate_charging.csv")
     b7 = b7[(b7["频度"] == "单日")]
-    b7 = b7[b7["主项编码"].str.match(r"^(25|31|21|22|23)\d{11}$", na=False)
-            & b7["从项编码"].str.match(r"^\d{13}$", na=False)]
+    b7 = b7[
+        b7["主项编码"].str.match(r"^(25|31|21|22|23)\d{11}$", na=False)
+        & b7["从项编码"].str.match(r"^\d{13}$", na=False)
+    ]
     mains = sorted(b7["主项编码"].unique())
     pick = sorted(rng.choice(len(mains), size=min(12, len(mains)), replace=False).tolist())
     mains = [mains[k] for k in pick]
@@ -206,19 +238,28 @@ def load_catalogue(rules_dir: Path, rng: np.random.Generator) -> Catalogue:
         kind = "b7_main" if code in set(pairs["main_code"]) else "b7_sub"
         extra.append((code, name, cat, float(np.round(rng.uniform(10, 120), 0)), kind))
     items = pd.concat(
-        [items, pd.DataFrame(extra, columns=["code", "name", "chrgitm", "price", "kind"])
-         .assign(restriction="none", source="b7_item_duplicate_charging")],
+        [
+            items,
+            pd.DataFrame(extra, columns=["code", "name", "chrgitm", "price", "kind"]).assign(
+                restriction="none", source="b7_item_duplicate_charging"
+            ),
+        ],
         ignore_index=True,
     )
     ig = _read(rules_dir, "b1_item_gender.csv")
     ig = ig[ig["国标代码"].str.match(r"^\d{13}$", na=False)].drop_duplicates("国标代码")
     ig = ig[~ig["国标代码"].isin(known)]
-    ig = pd.DataFrame({
-        "code": ig["国标代码"], "name": ig["项目名称"], "chrgitm": "03",
-        "price": 80.0, "kind": "gender_item",
-        "restriction": np.where(ig["限定性别"] == "男", "male", "female"),
-        "source": "b1_item_gender",
-    })
+    ig = pd.DataFrame(
+        {
+            "code": ig["国标代码"],
+            "name": ig["项目名称"],
+            "chrgitm": "03",
+            "price": 80.0,
+            "kind": "gender_item",
+            "restriction": np.where(ig["限定性别"] == "男", "male", "female"),
+            "source": "b1_item_gender",
+        }
+    )
     items = pd.concat([items, ig], ignore_index=True).reset_index(drop=True)
     pairs = pairs[["main_code", "sub_code"]]
     return Catalogue(drugs=drugs.reset_index(drop=True), items=items, b7_pairs=pairs)

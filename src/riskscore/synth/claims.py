@@ -16,26 +16,64 @@ from riskscore.contract import FAMILIES
 
 FAMS = list(FAMILIES)
 BIT = {f: 1 << i for i, f in enumerate(FAMS)}
-ENC_FAMS = ("duplicate_prescribing", "split_prescription", "split_hospitalization",
-            "bed_hanging", "over_testing", "duplicate_charging", "identity_fraud")
+ENC_FAMS = (
+    "duplicate_prescribing",
+    "split_prescription",
+    "split_hospitalization",
+    "bed_hanging",
+    "over_testing",
+    "duplicate_charging",
+    "identity_fraud",
+)
 LINE_FAMS = ("over_prescription", "restricted_items", "substitution", "zero_markup")
 
 # ICD-10 (医保版 layout) diagnosis groups: code, name
 DIAG = {
-    "out": [("J06.900", "急性上呼吸道感染"), ("J02.900", "急性咽炎"), ("K29.700", "胃炎"),
-            ("M54.500", "腰痛"), ("J20.900", "急性支气管炎"), ("L30.900", "皮炎"),
-            ("H10.900", "结膜炎"), ("R51.x00", "头痛"), ("K59.000", "便秘"),
-            ("N39.000", "泌尿道感染")],
-    "er": [("S09.900", "头部损伤"), ("R10.400", "腹痛"), ("J18.900", "肺炎"),
-           ("T14.000", "浅表损伤"), ("R50.900", "发热")],
-    "chronic": [("I10.x00", "原发性高血压"), ("E11.900", "2型糖尿病"), ("I25.100", "冠状动脉粥样硬化性心脏病"),
-                ("J44.900", "慢性阻塞性肺病"), ("E78.500", "高脂血症")],
-    "ipt": [("J18.900", "肺炎"), ("I63.900", "脑梗死"), ("I25.100", "冠状动脉粥样硬化性心脏病"),
-            ("K80.200", "胆囊结石"), ("K35.800", "急性阑尾炎"), ("S72.000", "股骨颈骨折"),
-            ("J44.100", "慢性阻塞性肺病伴急性加重"), ("N20.000", "肾结石"), ("E11.900", "2型糖尿病"),
-            ("I50.900", "心力衰竭"), ("K56.700", "肠梗阻")],
-    "onc": [("C34.900", "肺恶性肿瘤"), ("C50.900", "乳房恶性肿瘤"), ("C16.900", "胃恶性肿瘤"),
-            ("C18.900", "结肠恶性肿瘤")],
+    "out": [
+        ("J06.900", "急性上呼吸道感染"),
+        ("J02.900", "急性咽炎"),
+        ("K29.700", "胃炎"),
+        ("M54.500", "腰痛"),
+        ("J20.900", "急性支气管炎"),
+        ("L30.900", "皮炎"),
+        ("H10.900", "结膜炎"),
+        ("R51.x00", "头痛"),
+        ("K59.000", "便秘"),
+        ("N39.000", "泌尿道感染"),
+    ],
+    "er": [
+        ("S09.900", "头部损伤"),
+        ("R10.400", "腹痛"),
+        ("J18.900", "肺炎"),
+        ("T14.000", "浅表损伤"),
+        ("R50.900", "发热"),
+    ],
+    "chronic": [
+        ("I10.x00", "原发性高血压"),
+        ("E11.900", "2型糖尿病"),
+        ("I25.100", "冠状动脉粥样硬化性心脏病"),
+        ("J44.900", "慢性阻塞性肺病"),
+        ("E78.500", "高脂血症"),
+    ],
+    "ipt": [
+        ("J18.900", "肺炎"),
+        ("I63.900", "脑梗死"),
+        ("I25.100", "冠状动脉粥样硬化性心脏病"),
+        ("K80.200", "胆囊结石"),
+        ("K35.800", "急性阑尾炎"),
+        ("S72.000", "股骨颈骨折"),
+        ("J44.100", "慢性阻塞性肺病伴急性加重"),
+        ("N20.000", "肾结石"),
+        ("E11.900", "2型糖尿病"),
+        ("I50.900", "心力衰竭"),
+        ("K56.700", "肠梗阻"),
+    ],
+    "onc": [
+        ("C34.900", "肺恶性肿瘤"),
+        ("C50.900", "乳房恶性肿瘤"),
+        ("C16.900", "胃恶性肿瘤"),
+        ("C18.900", "结肠恶性肿瘤"),
+    ],
     "chemo": [("Z51.100", "肿瘤化学治疗疗程"), ("Z51.000", "放射治疗疗程")],
     "dial": [("N18.500", "慢性肾脏病5期"), ("Z49.100", "体外透析")],
     "rehab": [("I69.300", "脑梗死后遗症"), ("Z50.900", "康复治疗"), ("G82.200", "截瘫")],
@@ -79,13 +117,17 @@ class Enc:
         return cls(z, z, z, z, z, z, z, z, z, z, np.zeros(0, bool))
 
     @classmethod
-    def make(cls, med, psn, day, L, diag, ndrug, fprod=None, fprd=None, mode=None,
-             truth=None) -> Enc:
+    def make(
+        cls, med, psn, day, L, diag, ndrug, fprod=None, fprd=None, mode=None, truth=None
+    ) -> Enc:
         n = len(med)
         return cls(
-            med=np.asarray(med, np.int64), psn=np.asarray(psn, np.int64),
-            day=np.asarray(day, np.int64), L=np.asarray(L, np.int64),
-            diag=np.asarray(diag, np.int64), ndrug=np.asarray(ndrug, np.int64),
+            med=np.asarray(med, np.int64),
+            psn=np.asarray(psn, np.int64),
+            day=np.asarray(day, np.int64),
+            L=np.asarray(L, np.int64),
+            diag=np.asarray(diag, np.int64),
+            ndrug=np.asarray(ndrug, np.int64),
             fprod=np.full(n, -1, np.int64) if fprod is None else np.asarray(fprod, np.int64),
             fprd=np.zeros(n, np.int64) if fprd is None else np.asarray(fprd, np.int64),
             mode=np.zeros(n, np.int64) if mode is None else np.asarray(mode, np.int64),
@@ -104,8 +146,9 @@ class Enc:
         parts = [p for p in parts if len(p)]
         if not parts:
             return Enc.empty()
-        return Enc(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in Enc.__dataclass_fields__))
+        return Enc(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in Enc.__dataclass_fields__)
+        )
 
 
 def choose(rng: np.random.Generator, mask: np.ndarray, k: int) -> np.ndarray:

@@ -35,8 +35,7 @@ BLOCK_ENCOUNTERS = 120_000
 
 # expected fee lines per encounter, used to turn a fee-line target into encounter counts
 LINES_PER_ENC = {11: 3.6, 13: 4.2, 14: 3.0, 21: 55.0, 41: 1.5}
-LINES_PER_STAY = {"rehabilitation": 220.0, "psychiatric": 170.0, "oncology": 26.0,
-                  "dialysis": 30.0}
+LINES_PER_STAY = {"rehabilitation": 220.0, "psychiatric": 170.0, "oncology": 26.0, "dialysis": 30.0}
 FAMILY_TYPES = {
     "over_prescription": {"hospital", "clinic", "pharmacy"},
     "duplicate_prescribing": {"hospital", "clinic", "pharmacy"},
@@ -54,6 +53,7 @@ FAMILY_TYPES = {
 CROSS_SHARE = {"identity_fraud": 0.5, "bed_hanging": 0.25, "duplicate_prescribing": 0.3}
 MIN_AFFECTED = 8
 MIN_ELIGIBLE = 40
+MIN_VIOLATORS = 5
 
 
 @dataclass
@@ -69,7 +69,7 @@ class SynthConfig:
     fee_lines : int, optional
         Approximate number of fee lines (费用明细条数); default 1,500 per institution.
     persons : int, optional
-        Insured persons (参保人数); default fee_lines / 12 (at least 3,000).
+        Insured persons (参保人数); default fee_lines / 8 (at least 3,000).
     year : int
         Claims year (结算年度).
     prevalence : float
@@ -105,10 +105,21 @@ class SynthConfig:
         fl = self.fee_lines or 1500 * self.institutions
         if fl < 200 * self.institutions:
             raise RiskscoreError(
-                f"--fee-lines {fl}: expected at least 200 per institution ({200 * self.institutions})")
-        ps = self.persons or max(3000, fl // 12)
-        return SynthConfig(self.institutions, self.seed, fl, ps, self.year, self.prevalence,
-                           self.intensity, self.background, self.fmt, self.progress)
+                f"--fee-lines {fl}: expected at least 200 per institution ({200 * self.institutions})"
+            )
+        ps = self.persons or max(3000, fl // 8)
+        return SynthConfig(
+            self.institutions,
+            self.seed,
+            fl,
+            ps,
+            self.year,
+            self.prevalence,
+            self.intensity,
+            self.background,
+            self.fmt,
+            self.progress,
+        )
 
 
 @dataclass
@@ -152,17 +163,20 @@ class Province:
         self.d_du = d["daily_units"].to_numpy(np.int64)
         restr = d["restriction"].to_numpy()
         src = d["source"].to_numpy()
+        single = d["n_restr"].to_numpy() == 1
+        # honest pools hold codes with exactly one restriction, so honest use never breaks
+        # another rule; the planted restricted lines draw from the same pools
         self.pool = {
             "common": np.flatnonzero(src == "common"),
             "brand": np.flatnonzero(src == "common_brand"),
-            "male": np.flatnonzero(restr == "male"),
-            "female": np.flatnonzero(restr == "female"),
-            "child": np.flatnonzero(restr == "child"),
-            "work": np.flatnonzero(restr == "work_injury"),
-            "inpt": np.flatnonzero(restr == "inpatient"),
-            "lv2": np.flatnonzero(restr == "level2"),
-            "lv3": np.flatnonzero(restr == "level3"),
-            "course": np.flatnonzero(restr == "course"),
+            "male": np.flatnonzero((restr == "male") & single),
+            "female": np.flatnonzero((restr == "female") & single),
+            "child": np.flatnonzero((restr == "child") & single),
+            "work": np.flatnonzero(d["work_injury"].to_numpy()),
+            "inpt": np.flatnonzero((restr == "inpatient") & single),
+            "lv2": np.flatnonzero((restr == "level2") & single),
+            "lv3": np.flatnonzero((restr == "level3") & single),
+            "course": np.flatnonzero((restr == "course") & single),
         }
         # brand (originator) product of each common drug, for substitution
         self.brand_of = np.full(len(d), -1, np.int64)
@@ -177,16 +191,33 @@ class Province:
         self.i_cat = it["chrgitm"].astype(int).to_numpy()
         self.i_price = it["price"].to_numpy(float)
         kinds = it["kind"].to_numpy()
-        self.IT = {k: int(np.flatnonzero(kinds == k)[0]) for k in
-                   ("consult_out", "consult_er", "consult_ipt", "bed", "nursing", "monitor",
-                    "dialysis", "psych", "period", "period_rehab")}
+        self.IT = {
+            k: int(np.flatnonzero(kinds == k)[0])
+            for k in (
+                "consult_out",
+                "consult_er",
+                "consult_ipt",
+                "bed",
+                "nursing",
+                "monitor",
+                "dialysis",
+                "psych",
+                "period",
+                "period_rehab",
+            )
+        }
         self.it_rehab = np.flatnonzero(kinds == "rehab")
         self.it_treat = np.flatnonzero(kinds == "treat")
         self.it_surgery = np.flatnonzero(kinds == "surgery")
-        self.it_test = np.concatenate([np.flatnonzero(kinds == "test"),
-                                       np.flatnonzero(kinds == "b7_main")])
-        self.it_exp_test = np.flatnonzero(np.isin(it["code"].to_numpy(), [
-            "2103000010000", "2201000010000", "2102010010000", "3107010010000"]))
+        self.it_test = np.concatenate(
+            [np.flatnonzero(kinds == "test"), np.flatnonzero(kinds == "b7_main")]
+        )
+        self.it_exp_test = np.flatnonzero(
+            np.isin(
+                it["code"].to_numpy(),
+                ["2103000010000", "2201000010000", "2102010010000", "3107010010000"],
+            )
+        )
         code_to_item = {c: k for k, c in enumerate(self.i_code)}
         pairs = self.cat.b7_pairs
         self.b7_main = np.array([code_to_item[c] for c in pairs["main_code"]], np.int64)
@@ -199,9 +230,13 @@ class Province:
         self.never_dies = p["die_day"] < 0
         self.region_start = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)))
         self.region_end = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)), "right")
-        self.alive_by_region = [np.flatnonzero(self.never_dies[s:e]) + s
-                                for s, e in zip(self.region_start, self.region_end, strict=True)]
+        self.alive_by_region = [
+            np.flatnonzero(self.never_dies[s:e]) + s
+            for s, e in zip(self.region_start, self.region_end, strict=True)
+        ]
         self.chronic_by_region = [a[p["chronic"][a] == 1] for a in self.alive_by_region]
+        self.nonchronic_by_region = [a[p["chronic"][a] == 0] for a in self.alive_by_region]
+        self.series_used = np.zeros(cfg.persons, np.int64)
         self.alive_all = np.flatnonzero(self.never_dies)
         self.dead = np.flatnonzero((p["die_day"] >= 0) & (p["die_day"] <= 320))
 
@@ -229,8 +264,13 @@ class Province:
         self.nonsel_of = nonsel_of
         self.sel_x = np.array([k for k in sel if self.d_code[k].startswith("X")], np.int64)
         # b7 pairs whose included item is never billed honestly
-        honest = set(self.it_test.tolist()) | set(self.it_treat.tolist()) | set(
-            self.it_rehab.tolist()) | set(self.it_surgery.tolist()) | set(self.IT.values())
+        honest = (
+            set(self.it_test.tolist())
+            | set(self.it_treat.tolist())
+            | set(self.it_rehab.tolist())
+            | set(self.it_surgery.tolist())
+            | set(self.IT.values())
+        )
         keep = np.array([s not in honest for s in self.b7_sub], bool)
         self.b7_main, self.b7_sub = self.b7_main[keep], self.b7_sub[keep]
 
@@ -241,20 +281,23 @@ class Province:
         h = ((prod * 2654435761 + (i + 1) * 97531 + 12345) % 4294967296) / 4294967296.0
         return np.maximum(np.round(self.d_price[prod] * (0.9 + 0.2 * h), 2), 0.01)
 
-    def sample_persons(self, rng, region: int, n: int, chronic: bool = False) -> np.ndarray:
-        pools = self.chronic_by_region if chronic else None
+    def sample_persons(
+        self, rng, region: int, n: int, chronic: bool = False, unique: bool = False
+    ) -> np.ndarray:
         if chronic:
-            local = pools[region]
+            local = self.chronic_by_region[region]
             if len(local) == 0:
                 local = self.alive_all
+            if unique and n <= len(local):
+                return np.sort(rng.choice(local, size=n, replace=False))
             return local[rng.integers(0, len(local), n)]
         s, e = self.region_start[region], self.region_end[region]
         local = rng.integers(s, max(e, s + 1), n) if e > s else rng.integers(0, self.cfg.persons, n)
         glob = rng.integers(0, self.cfg.persons, n)
         return np.where(rng.random(n) < 0.86, local, glob)
 
-    def alive_persons(self, rng, region: int, n: int) -> np.ndarray:
-        a = self.alive_by_region[region]
+    def alive_persons(self, rng, region: int, n: int, nonchronic: bool = False) -> np.ndarray:
+        a = (self.nonchronic_by_region if nonchronic else self.alive_by_region)[region]
         if len(a) == 0:
             a = self.alive_all
         return a[rng.integers(0, len(a), n)]
@@ -309,12 +352,23 @@ def plan_province(pv: Province) -> list[InstCtx]:
         tm = float(np.exp(rng.normal(0, 0.15)))
         if row.decoy == "high_testing_tertiary":
             tm *= 2.2
-        ctxs.append(InstCtx(
-            i=i, code=row.fixmedins_code, mtype=row.medins_type, lv=lv, public=public,
-            region=region_idx[row.region], decoy=row.decoy, specialty=row.specialty,
-            markup=markup, counts=counts, nblocks=max(1, math.ceil(n_enc / BLOCK_ENCOUNTERS)),
-            test_mult=tm, pools=pools,
-        ))
+        ctxs.append(
+            InstCtx(
+                i=i,
+                code=row.fixmedins_code,
+                mtype=row.medins_type,
+                lv=lv,
+                public=public,
+                region=region_idx[row.region],
+                decoy=row.decoy,
+                specialty=row.specialty,
+                markup=markup,
+                counts=counts,
+                nblocks=max(1, math.ceil(n_enc / BLOCK_ENCOUNTERS)),
+                test_mult=tm,
+                pools=pools,
+            )
+        )
     # violators
     lo, hi = cfg.intensity
     for f in FAMS:
@@ -327,7 +381,7 @@ def plan_province(pv: Province) -> list[InstCtx]:
             if _expected_units(c)[f] < MIN_ELIGIBLE:
                 continue
             elig.append(c.i)
-        k = min(len(elig), max(3, int(round(cfg.prevalence * len(elig)))))
+        k = min(len(elig), max(MIN_VIOLATORS, int(round(cfg.prevalence * len(elig)))))
         frng = rng_for(cfg.seed, 5, FAMS.index(f))
         chosen = sorted(frng.choice(elig, size=k, replace=False).tolist()) if k else []
         for i in chosen:
@@ -400,11 +454,31 @@ def _plan_cross(pv: Province, rng, ctxs: list[InstCtx], a: InstCtx, fam: str, k:
             prod = int(pv.sel_x[rng.integers(len(pv.sel_x))])
             d = int(rng.integers(0, 355))
             gap = int(rng.integers(2, 4))
-            b.specials.append(Enc.make([_main_out_med(b)], [p], [d], [0],
-                                       [diag_pick(rng, "out", 1)[0]], [1], [prod], [7]))
-            a.specials.append(Enc.make([_main_out_med(a)], [p], [d + gap], [0],
-                                       [diag_pick(rng, "out", 1)[0]], [1], [prod],
-                                       [int(rng.integers(3, 8))], truth=[bit]))
+            b.specials.append(
+                Enc.make(
+                    [_main_out_med(b)],
+                    [p],
+                    [d],
+                    [0],
+                    [diag_pick(rng, "out", 1)[0]],
+                    [1],
+                    [prod],
+                    [7],
+                )
+            )
+            a.specials.append(
+                Enc.make(
+                    [_main_out_med(a)],
+                    [p],
+                    [d + gap],
+                    [0],
+                    [diag_pick(rng, "out", 1)[0]],
+                    [1],
+                    [prod],
+                    [int(rng.integers(3, 8))],
+                    truth=[bit],
+                )
+            )
         elif fam == "bed_hanging":
             b = outlets[rng.integers(len(outlets))] if outlets else None
             if b is None or a.counts.get(21, 0) == 0:
@@ -412,11 +486,20 @@ def _plan_cross(pv: Province, rng, ctxs: list[InstCtx], a: InstCtx, fam: str, k:
             p = int(pv.alive_persons(rng, a.region, 1)[0])
             L = int(rng.integers(5, 13))
             d = int(rng.integers(0, 365 - L))
-            a.specials.append(Enc.make([21], [p], [d], [L], [diag_pick(rng, "ipt", 1)[0]], [0],
-                                       truth=[bit]))
+            a.specials.append(
+                Enc.make([21], [p], [d], [L], [diag_pick(rng, "ipt", 1)[0]], [0], truth=[bit])
+            )
             dd = d + int(rng.integers(1, L - 1))
-            b.specials.append(Enc.make([_main_out_med(b)], [p], [dd], [0],
-                                       [diag_pick(rng, "out", 1)[0]], [int(rng.integers(1, 3))]))
+            b.specials.append(
+                Enc.make(
+                    [_main_out_med(b)],
+                    [p],
+                    [dd],
+                    [0],
+                    [diag_pick(rng, "out", 1)[0]],
+                    [int(rng.integers(1, 3))],
+                )
+            )
         else:  # identity_fraud
             overlap = a.mtype == "hospital" and a.counts.get(21, 0) > 0 and hosp and j % 2 == 0
             if overlap:
@@ -427,10 +510,12 @@ def _plan_cross(pv: Province, rng, ctxs: list[InstCtx], a: InstCtx, fam: str, k:
                 Lb = int(rng.integers(3, 10))
                 db = d + int(rng.integers(-(Lb - 1), L))
                 db = max(0, db)
-                a.specials.append(Enc.make([21], [p], [d], [L], [diag_pick(rng, "ipt", 1)[0]],
-                                           [0], truth=[bit]))
-                b.specials.append(Enc.make([21], [p], [db], [Lb], [diag_pick(rng, "ipt", 1)[0]],
-                                           [0]))
+                a.specials.append(
+                    Enc.make([21], [p], [d], [L], [diag_pick(rng, "ipt", 1)[0]], [0], truth=[bit])
+                )
+                b.specials.append(
+                    Enc.make([21], [p], [db], [Lb], [diag_pick(rng, "ipt", 1)[0]], [0])
+                )
             else:
                 if not other_region:
                     break
@@ -438,18 +523,44 @@ def _plan_cross(pv: Province, rng, ctxs: list[InstCtx], a: InstCtx, fam: str, k:
                 p = int(pv.alive_persons(rng, b.region, 1)[0])
                 d = int(rng.integers(0, 365))
                 med_b = _main_out_med(b) if b.mtype != "hospital" else 11
-                b.specials.append(Enc.make([med_b], [p], [d], [0], [diag_pick(rng, "out", 1)[0]],
-                                           [int(rng.integers(0, 3))]))
-                a.specials.append(Enc.make([_main_out_med(a)], [p], [d], [0],
-                                           [diag_pick(rng, "out", 1)[0]],
-                                           [int(rng.integers(1, 3))], truth=[bit]))
+                b.specials.append(
+                    Enc.make(
+                        [med_b],
+                        [p],
+                        [d],
+                        [0],
+                        [diag_pick(rng, "out", 1)[0]],
+                        [int(rng.integers(0, 3))],
+                    )
+                )
+                a.specials.append(
+                    Enc.make(
+                        [_main_out_med(a)],
+                        [p],
+                        [d],
+                        [0],
+                        [diag_pick(rng, "out", 1)[0]],
+                        [int(rng.integers(1, 3))],
+                        truth=[bit],
+                    )
+                )
         planned += 1
     return planned
 
 
 # --------------------------------------------------------------------------- encounters
-def _series(pv: Province, rng, c: InstCtx, n_target: int, med: int, periods, weights,
-            jitter: int, prod_pool: np.ndarray, chronic: bool = True) -> Enc:
+def _series(
+    pv: Province,
+    rng,
+    c: InstCtx,
+    n_target: int,
+    med: int,
+    periods,
+    weights,
+    jitter: int,
+    prod_pool: np.ndarray,
+    chronic: bool = True,
+) -> Enc:
     """Refill / session series: a person returns every ``period - U{0..jitter}`` days."""
     if n_target <= 0:
         return Enc.empty()
@@ -463,10 +574,27 @@ def _series(pv: Province, rng, c: InstCtx, n_target: int, med: int, periods, wei
     s = np.repeat(np.arange(ns), k)
     j = np.arange(len(s)) - np.repeat(np.cumsum(k) - k, k)
     day = start[s] + j * step[s]
-    psn = pv.sample_persons(rng, c.region, ns, chronic=chronic)[s]
-    prod = prod_pool[rng.integers(0, len(prod_pool), ns)][s]
-    return Enc.make(np.full(len(s), med), psn, day, np.zeros(len(s)), np.zeros(len(s)),
-                    np.ones(len(s)), prod, P[s])
+    persons = pv.sample_persons(rng, c.region, ns, chronic=chronic, unique=True)
+    if chronic and prod_pool is pv.sel_x:
+        # each chronic person refills each of their drugs at one place only: the k-th series
+        # of a person uses the k-th drug of that person's list
+        used = pv.series_used[persons]
+        prod = prod_pool[(persons * 3 + used) % len(prod_pool)]
+        pv.series_used[persons] += 1
+    else:
+        prod = prod_pool[rng.integers(0, len(prod_pool), ns)]
+    psn = persons[s]
+    prod = prod[s]
+    return Enc.make(
+        np.full(len(s), med),
+        psn,
+        day,
+        np.zeros(len(s)),
+        np.zeros(len(s)),
+        np.ones(len(s)),
+        prod,
+        P[s],
+    )
 
 
 def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
@@ -476,21 +604,31 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
     for med in (11, 13):
         n = cnt.get(med, 0)
         if n:
-            nd = rng.choice([0, 1, 2, 3], size=n, p=[0.25, 0.38, 0.24, 0.13]) if med == 11 else \
-                rng.choice([0, 1, 2], size=n, p=[0.4, 0.4, 0.2])
-            parts.append(Enc.make(np.full(n, med), pv.sample_persons(rng, c.region, n),
-                                  rng.integers(0, 365, n), np.zeros(n),
-                                  diag_pick(rng, "out" if med == 11 else "er", n), nd))
+            nd = (
+                rng.choice([0, 1, 2, 3], size=n, p=[0.25, 0.38, 0.24, 0.13])
+                if med == 11
+                else rng.choice([0, 1, 2], size=n, p=[0.4, 0.4, 0.2])
+            )
+            parts.append(
+                Enc.make(
+                    np.full(n, med),
+                    pv.sample_persons(rng, c.region, n),
+                    rng.integers(0, 365, n),
+                    np.zeros(n),
+                    diag_pick(rng, "out" if med == 11 else "er", n),
+                    nd,
+                )
+            )
     n14 = cnt.get(14, 0)
     if n14:
         if c.specialty == "dialysis":
-            e = _series(pv, rng, c, n14, 14, [2, 3], [0.5, 0.5], 0, np.concatenate(
-                [c.pools[6], c.pools[5]]) if len(c.pools[5]) else c.pools[0])
+            e = _series(pv, rng, c, n14, 14, [2, 3], [0.5, 0.5], 0, c.pools[0])
             e.fprd[:] = 1
             e.diag = diag_pick(rng, "dial", len(e))
         else:
-            e = _series(pv, rng, c, n14, 14, [14, 28, 30, 56], [0.15, 0.45, 0.3, 0.1], 3,
-                        chronic_drugs)
+            e = _series(
+                pv, rng, c, n14, 14, [14, 28, 30, 56], [0.15, 0.45, 0.3, 0.1], 3, chronic_drugs
+            )
             e.diag = diag_pick(rng, "psych" if c.specialty == "psychiatric" else "chronic", len(e))
         parts.append(e)
     n41 = cnt.get(41, 0)
@@ -504,9 +642,16 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
         parts.append(e)
         n = n41 - len(e) if len(e) < n41 else 0
         if n:
-            parts.append(Enc.make(np.full(n, 41), pv.sample_persons(rng, c.region, n),
-                                  rng.integers(0, 365, n), np.zeros(n), diag_pick(rng, "out", n),
-                                  rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1])))
+            parts.append(
+                Enc.make(
+                    np.full(n, 41),
+                    pv.sample_persons(rng, c.region, n),
+                    rng.integers(0, 365, n),
+                    np.zeros(n),
+                    diag_pick(rng, "out", n),
+                    rng.choice([1, 2, 3], size=n, p=[0.6, 0.3, 0.1]),
+                )
+            )
     n21 = cnt.get(21, 0)
     if n21:
         if c.specialty in ("rehabilitation", "psychiatric"):
@@ -523,10 +668,15 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
             k = np.maximum(k, 1)
             s = np.repeat(np.arange(ns), k)
             j = np.arange(len(s)) - np.repeat(np.cumsum(k) - k, k)
-            ch = Enc.make(np.full(len(s), 21), pv.sample_persons(rng, c.region, ns)[s],
-                          start[s] + j * step[s], rng.integers(2, 5, len(s)),
-                          diag_pick(rng, "chemo", ns)[s], np.zeros(len(s)),
-                          mode=np.full(len(s), MODE_CHEMO))
+            ch = Enc.make(
+                np.full(len(s), 21),
+                pv.alive_persons(rng, c.region, ns, True)[s],
+                start[s] + j * step[s],
+                rng.integers(2, 5, len(s)),
+                diag_pick(rng, "chemo", ns)[s],
+                np.zeros(len(s)),
+                mode=np.full(len(s), MODE_CHEMO),
+            )
             ch.elig_ok[:] = False
             parts.append(ch)
             n = max(0, n21 - len(s))
@@ -540,8 +690,11 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
             mode = np.zeros(n21)
         if n21:
             day = (rng.random(n21) * (365 - L)).astype(np.int64)
-            parts.append(Enc.make(np.full(n21, 21), pv.sample_persons(rng, c.region, n21), day,
-                                  L, dg, np.zeros(n21), mode=mode))
+            if c.specialty in ("rehabilitation", "psychiatric", "oncology"):
+                who = pv.alive_persons(rng, c.region, n21, True)
+            else:
+                who = pv.sample_persons(rng, c.region, n21)
+            parts.append(Enc.make(np.full(n21, 21), who, day, L, dg, np.zeros(n21), mode=mode))
     enc = Enc.concat(parts)
     # nobody is treated on or after their death (honest data)
     die = pv.persons["die_day"][enc.psn]
@@ -641,6 +794,8 @@ def plant_encounters(pv: Province, rng, c: InstCtx, enc: Enc, block: int) -> Enc
         extra.append(rd)
     # bed-hanging: days with only bed/nursing; test-dominated stays
     m = enc.elig_ok & stay & (enc.day <= 350)
+    if "bed_hanging" not in c.violator:
+        m &= enc.L <= 8  # background: a short stay with a few idle days, never a long one
     k, rec = _count(rng, c, "bed_hanging", int(m.sum()), block)
     sel = choose(rng, m, k)
     if len(sel):
@@ -680,8 +835,13 @@ class Lines:
         if n == 0:
             return
         vals = {
-            "e": e, "doff": doff, "prod": -1 if prod is None else prod,
-            "item": -1 if item is None else item, "cnt": cnt, "prd": prd, "forced": forced,
+            "e": e,
+            "doff": doff,
+            "prod": -1 if prod is None else prod,
+            "item": -1 if item is None else item,
+            "cnt": cnt,
+            "prd": prd,
+            "forced": forced,
             "pos": pos,
         }
         for f in self.FIELDS:
@@ -691,11 +851,22 @@ class Lines:
 
     def done(self) -> dict:
         out = {}
-        dt = {"e": np.int64, "doff": np.int64, "prod": np.int64, "item": np.int64,
-              "cnt": float, "prd": float, "forced": bool, "pos": np.int64}
+        dt = {
+            "e": np.int64,
+            "doff": np.int64,
+            "prod": np.int64,
+            "item": np.int64,
+            "cnt": float,
+            "prd": float,
+            "forced": bool,
+            "pos": np.int64,
+        }
         for f in self.FIELDS:
-            out[f] = (np.concatenate([np.asarray(p, dt[f]) for p in self.parts[f]])
-                      if self.parts[f] else np.zeros(0, dt[f]))
+            out[f] = (
+                np.concatenate([np.asarray(p, dt[f]) for p in self.parts[f]])
+                if self.parts[f]
+                else np.zeros(0, dt[f])
+            )
         order = np.lexsort((out["pos"], out["doff"], out["e"]))
         return {f: v[order] for f, v in out.items()}
 
@@ -745,8 +916,11 @@ def build_lines(pv: Province, rng, c: InstCtx, enc: Enc) -> dict:
     med = enc.med[e]
     prd = np.select(
         [med == 11, med == 13, med == 14],
-        [rng.choice([1, 2, 3, 5, 7], size=len(e), p=[0.1, 0.15, 0.35, 0.2, 0.2]),
-         rng.integers(1, 4, len(e)), rng.choice([14, 28, 30], size=len(e))],
+        [
+            rng.choice([1, 2, 3, 5, 7], size=len(e), p=[0.1, 0.15, 0.35, 0.2, 0.2]),
+            rng.integers(1, 4, len(e)),
+            rng.choice([14, 28, 30], size=len(e)),
+        ],
         rng.choice([3, 5, 7], size=len(e)),
     )
     prd[forced] = enc.fprd[e][forced]
@@ -760,7 +934,7 @@ def build_lines(pv: Province, rng, c: InstCtx, enc: Enc) -> dict:
         e, j = _rep(oc, nt)
         L.add(e, 0, item=pv.it_test[rng.integers(0, len(pv.it_test), len(e))], pos=10 + j)
         # period-limited test (HbA1c): at most once per visit; over-testing repeats it
-        h = oc[(rng.random(len(oc)) < 0.03 * tm) | ot]
+        h = oc[((rng.random(len(oc)) < 0.03 * tm) & (enc.fprod[oc] < 0)) | ot]
         L.add(h, 0, item=pv.hba1c, pos=20)
         h2 = oc[ot & (rng.random(len(oc)) < 0.6)]
         L.add(h2, 0, item=pv.hba1c, pos=21)
@@ -778,28 +952,36 @@ def build_lines(pv: Province, rng, c: InstCtx, enc: Enc) -> dict:
         tdom = (mode & MODE_TESTDOM) > 0
         normal = ~hang & ~tdom
         chemo = (mode & MODE_CHEMO) > 0
+        first = d == 0
         L.add(e, d, item=IT["bed"], pos=0)
         L.add(e, d, item=IT["nursing"], pos=1)
         cs = normal & (rng.random(n) < 0.75)
         L.add(e[cs], d[cs], item=IT["consult_ipt"], pos=2)
         nd = np.where(normal, rng.choice([0, 1, 2, 3], size=n, p=[0.05, 0.35, 0.38, 0.22]), 0)
+        nd = np.where(normal & first, np.maximum(nd, 1), nd)  # treatment starts on admission
         nd = nd + chemo
         ed, jd = _rep(np.arange(n), nd)
         prod = _pick_drugs(pv, rng, c, enc, e[ed], True)
         L.add(e[ed], d[ed], prod=prod, cnt=pv.d_du[prod].astype(float), prd=1.0, pos=3 + jd)
         spec = c.specialty
         first = d == 0
-        ntest = np.where(normal & first, 2 + rng.poisson(1.0 * tm, n),
-                         np.where(normal, (rng.random(n) < 0.25 * min(tm, 3)).astype(int), 0))
+        ntest = np.where(
+            normal & first,
+            2 + rng.poisson(1.0 * tm, n),
+            np.where(normal, (rng.random(n) < 0.25 * min(tm, 3)).astype(int), 0),
+        )
         ot = (mode & MODE_OVERTEST) > 0
         ntest = ntest + np.where(ot & first, rng.integers(3, 6, n), 0)
         et, jt = _rep(np.arange(n), ntest)
-        L.add(e[et], d[et], item=pv.it_test[rng.integers(0, len(pv.it_test), len(et))],
-              pos=10 + jt)
+        L.add(e[et], d[et], item=pv.it_test[rng.integers(0, len(pv.it_test), len(et))], pos=10 + jt)
         ntd = np.where(tdom, rng.integers(4, 7, n), 0)
         et, jt = _rep(np.arange(n), ntd)
-        L.add(e[et], d[et], item=pv.it_exp_test[rng.integers(0, len(pv.it_exp_test), len(et))],
-              pos=10 + jt)
+        L.add(
+            e[et],
+            d[et],
+            item=pv.it_exp_test[rng.integers(0, len(pv.it_exp_test), len(et))],
+            pos=10 + jt,
+        )
         # period test once per stay; over-testing repeats it within the period
         stay_h = (rng.random(n) < 0.08 * tm) & first & normal
         L.add(e[stay_h | (ot & first)], d[stay_h | (ot & first)], item=pv.hba1c, pos=20)
@@ -810,14 +992,24 @@ def build_lines(pv: Province, rng, c: InstCtx, enc: Enc) -> dict:
         mon = np.repeat(mon_stay, enc.L[st]) & (d < 3) & normal
         L.add(e[mon], d[mon], item=IT["monitor"], cnt=24.0, pos=25)
         om = ot & first & (rng.random(n) < 0.5)
-        L.add(e[om], d[om], item=IT["monitor"], cnt=rng.integers(30, 49, int(om.sum())).astype(float),
-              pos=26)
+        L.add(
+            e[om],
+            d[om],
+            item=IT["monitor"],
+            cnt=rng.integers(30, 49, int(om.sum())).astype(float),
+            pos=26,
+        )
         tr = normal & (rng.random(n) < 0.55)
-        L.add(e[tr], d[tr], item=pv.it_treat[rng.integers(0, len(pv.it_treat), int(tr.sum()))],
-              pos=30)
+        L.add(
+            e[tr], d[tr], item=pv.it_treat[rng.integers(0, len(pv.it_treat), int(tr.sum()))], pos=30
+        )
         if spec == "rehabilitation":
-            L.add(e[normal], d[normal],
-                  item=pv.it_rehab[rng.integers(0, len(pv.it_rehab), int(normal.sum()))], pos=31)
+            L.add(
+                e[normal],
+                d[normal],
+                item=pv.it_rehab[rng.integers(0, len(pv.it_rehab), int(normal.sum()))],
+                pos=31,
+            )
             ra = normal & (d % 15 == 0)
             L.add(e[ra], d[ra], item=IT["period_rehab"], pos=32)
         elif spec == "psychiatric":
@@ -827,8 +1019,12 @@ def build_lines(pv: Province, rng, c: InstCtx, enc: Enc) -> dict:
             L.add(e[dl], d[dl], item=IT["dialysis"], pos=31)
         surg_stay = (rng.random(len(st)) < 0.2) & (enc.L[st] >= 2) & (spec == "general")
         sg = np.repeat(surg_stay, enc.L[st]) & (d == 1) & normal
-        L.add(e[sg], d[sg], item=pv.it_surgery[rng.integers(0, len(pv.it_surgery), int(sg.sum()))],
-              pos=40)
+        L.add(
+            e[sg],
+            d[sg],
+            item=pv.it_surgery[rng.integers(0, len(pv.it_surgery), int(sg.sum()))],
+            pos=40,
+        )
     # ---------------------------------------------------------------- duplicate charging (b7)
     dc = np.flatnonzero((enc.mode & MODE_DUPCHG) > 0)
     if len(dc):
@@ -861,9 +1057,11 @@ def plant_lines(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, block: int) -
     if len(sel):
         md = med[sel]
         long_ok = (md == 14) | ((md == 41) & chronic[sel])
-        newd = np.where(long_ok, rng.integers(90, 181, len(sel)),
-                        np.where(md == 13, rng.integers(5, 11, len(sel)),
-                                 rng.integers(10, 31, len(sel))))
+        newd = np.where(
+            long_ok,
+            rng.integers(90, 181, len(sel)),
+            np.where(md == 13, rng.integers(5, 11, len(sel)), rng.integers(10, 31, len(sel))),
+        )
         prd[sel] = newd
         cnt[sel] = newd * pv.d_du[prod[sel]]
         free[sel] = False
@@ -877,13 +1075,16 @@ def plant_lines(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, block: int) -
         P = pv.pool
         age = pv.persons["age"][psn[sel]]
         gend = pv.persons["gend"][psn[sel]]
-        allowed = np.stack([
-            np.ones(len(sel), bool),                     # gender
-            age >= 30,                                   # child-only drug to an adult
-            np.ones(len(sel), bool),                     # work-injury-only drug
-            med[sel] != 21,                              # inpatient-only drug outside a stay
-            np.full(len(sel), c.lv < 2 or c.mtype != "hospital"),  # level-restricted drug
-        ], axis=1)
+        allowed = np.stack(
+            [
+                np.ones(len(sel), bool),  # gender
+                age >= 30,  # child-only drug to an adult
+                np.ones(len(sel), bool),  # work-injury-only drug
+                med[sel] != 21,  # inpatient-only drug outside a stay
+                np.full(len(sel), c.lv < 2 or c.mtype != "hospital"),  # level-restricted drug
+            ],
+            axis=1,
+        )
         score = rng.random(allowed.shape) * allowed
         mech = np.argmax(score, axis=1)
         r = rng.random(len(sel))
@@ -893,8 +1094,12 @@ def plant_lines(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, block: int) -
 
         newp = np.select(
             [mech == 0, mech == 1, mech == 2, mech == 3],
-            [np.where(gend == 1, pk(P["female"]), pk(P["male"])), pk(P["child"]), pk(P["work"]),
-             pk(P["inpt"])],
+            [
+                np.where(gend == 1, pk(P["female"]), pk(P["male"])),
+                pk(P["child"]),
+                pk(P["work"]),
+                pk(P["inpt"]),
+            ],
             pk(P["lv2"]),
         )
         prod[sel] = newp
@@ -907,11 +1112,14 @@ def plant_lines(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, block: int) -
     m = free & (pv.brand_of[np.maximum(prod, 0)] >= 0) & is_drug
     k, rec = _count(rng, c, "substitution", int(m.sum()), block)
     sel = choose(rng, m, k)
+    phys = prod.copy()
     if len(sel):
         prod[sel] = pv.brand_of[prod[sel]]
         free[sel] = False
         if rec:
             truth[sel] |= BIT["substitution"]
+        else:
+            phys[sel] = prod[sel]  # background: a coding slip, stock follows the billed code
     # prices: purchase price x markup (public institutions sell at purchase price)
     pric = np.zeros(n)
     pp = pv.purchase_price(c.i, np.maximum(prod, 0))
@@ -931,7 +1139,9 @@ def plant_lines(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, block: int) -
                 truth[sel] |= BIT["zero_markup"]
     sub = (prod != own) & is_drug
     excess[sub] = (pric[sub] - np.round(pv.purchase_price(c.i, own[sub]) * c.markup, 2)) * cnt[sub]
-    ln.update(prod=prod, own=own, prd=prd, cnt=cnt, pric=pric, truth=truth, excess=excess)
+    ln.update(
+        prod=prod, own=own, phys=phys, prd=prd, cnt=cnt, pric=pric, truth=truth, excess=excess
+    )
     return ln
 
 
@@ -955,20 +1165,28 @@ class BlockOutput:
         self.improper = {}
 
 
-def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, line0: int,
-                 out: BlockOutput) -> dict:
+def block_tables(
+    pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, line0: int, out: BlockOutput
+) -> dict:
     cfg = pv.cfg
     year0 = int(np.datetime64(f"{cfg.year}-01-01", "s").astype(np.int64))
     ne, nl = len(enc), len(ln["e"])
     P = pv.persons
     inpatient = enc.med == 21
     pharm = enc.med == 41
-    off = np.where(inpatient, rng.integers(8 * 3600, 20 * 3600, ne),
-                   np.where(pharm, rng.integers(8 * 3600, 21 * 3600, ne),
-                            rng.integers(8 * 3600, 17 * 3600, ne)))
+    off = np.where(
+        inpatient,
+        rng.integers(8 * 3600, 20 * 3600, ne),
+        np.where(
+            pharm, rng.integers(8 * 3600, 21 * 3600, ne), rng.integers(8 * 3600, 17 * 3600, ne)
+        ),
+    )
     begin = year0 + enc.day * DAY_S + off
-    end = np.where(inpatient, year0 + (enc.day + enc.L) * DAY_S + rng.integers(8 * 3600, 12 * 3600, ne),
-                   np.where(pharm, begin, begin + rng.integers(600, 5400, ne)))
+    end = np.where(
+        inpatient,
+        year0 + (enc.day + enc.L) * DAY_S + rng.integers(8 * 3600, 12 * 3600, ne),
+        np.where(pharm, begin, begin + rng.integers(600, 5400, ne)),
+    )
     mdtrt_id = _s(100000000000 + enc0 + np.arange(ne))
     setl_id = _s(200000000000 + enc0 + np.arange(ne))
     psn = pa.array(enc.psn)
@@ -986,7 +1204,9 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
     ncat = len(pv.d_code)
     gidx = np.where(is_drug, ln["prod"], ncat + ln["item"])
     oidx = np.where(is_drug, ln["own"], ncat + ln["item"])
-    chrg = np.where(is_drug, pv.d_cat[np.maximum(ln["prod"], 0)], pv.i_cat[np.maximum(ln["item"], 0)])
+    chrg = np.where(
+        is_drug, pv.d_cat[np.maximum(ln["prod"], 0)], pv.i_cat[np.maximum(ln["item"], 0)]
+    )
     cnt = np.round(ln["cnt"], 2)
     pric = np.round(ln["pric"], 2)
     det = np.round(cnt * pric, 2)
@@ -997,8 +1217,9 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
         begin[e] + 300 + np.minimum(ln["pos"], 50) * 30,
     )
     a_mult = 7919 + 2 * c.i
-    own_num = np.where(is_drug, (ln["own"] * a_mult + 17 * c.i) % 10**7,
-                       (ln["item"] * 101 + 13 * c.i) % 10**5)
+    own_num = np.where(
+        is_drug, (ln["own"] * a_mult + 17 * c.i) % 10**7, (ln["item"] * 101 + 13 * c.i) % 10**5
+    )
     own_code = pc.if_else(pa.array(is_drug), _s(own_num, 7, "YP"), _s(own_num, 5, "ZL"))
     ndoc = max(2, min(400, ne // 400))
     doc = rng.integers(0, ndoc, ne)
@@ -1009,33 +1230,36 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
     rx = pc.binary_join_element_wise("RX", rx, "")
     rx = pc.if_else(pa.array(is_drug), rx, pa.scalar(None, pa.string()))
     freq = pa.array(["", "每日1次", "每日2次", "每日3次"]).take(
-        pa.array(np.where(is_drug, pv.d_du[np.maximum(ln["prod"], 0)], 0)))
+        pa.array(np.where(is_drug, pv.d_du[np.maximum(ln["prod"], 0)], 0))
+    )
     freq = pc.if_else(pa.array(is_drug), freq, pa.scalar(None, pa.string()))
     doc_line = doc_s.take(pa.array(e))
     doc_line = pc.if_else(pa.array(enc.med[e] == 41), pa.scalar(None, pa.string()), doc_line)
-    fee = pa.table({
-        "bkkp_sn": _s(3000000000000 + line0 + np.arange(nl)),
-        "mdtrt_id": mid_line,
-        "setl_id": setl_id.take(pa.array(e)),
-        "psn_no": psn_no.take(pa.array(e)),
-        "fixmedins_code": pa.array(np.full(nl, c.code)),
-        "fee_ocur_time": _ts(ftime),
-        "med_chrgitm_type": _s(chrg, 2),
-        "hilist_code": pv.pa_code.take(pa.array(gidx)),
-        "hilist_name": pv.pa_name.take(pa.array(gidx)),
-        "medins_list_codg": own_code,
-        "medins_list_name": pv.pa_name.take(pa.array(oidx)),
-        "list_type": pc.if_else(pa.array(is_drug), "101", "201"),
-        "cnt": pa.array(cnt),
-        "pric": pa.array(pric),
-        "det_item_fee_sumamt": pa.array(det),
-        "prd_days": pa.array(ln["prd"], mask=~is_drug),
-        "rx_drord_no": rx,
-        "bilg_dr_code": doc_line,
-        "med_type": med_s.take(pa.array(e)),
-        "used_frqu_dscr": freq,
-        "dscg_tkdrug_flag": pa.array(np.full(nl, "0")),
-    })
+    fee = pa.table(
+        {
+            "bkkp_sn": _s(3000000000000 + line0 + np.arange(nl)),
+            "mdtrt_id": mid_line,
+            "setl_id": setl_id.take(pa.array(e)),
+            "psn_no": psn_no.take(pa.array(e)),
+            "fixmedins_code": pa.array(np.full(nl, c.code)),
+            "fee_ocur_time": _ts(ftime),
+            "med_chrgitm_type": _s(chrg, 2),
+            "hilist_code": pv.pa_code.take(pa.array(gidx)),
+            "hilist_name": pv.pa_name.take(pa.array(gidx)),
+            "medins_list_codg": own_code,
+            "medins_list_name": pv.pa_name.take(pa.array(oidx)),
+            "list_type": pc.if_else(pa.array(is_drug), "101", "201"),
+            "cnt": pa.array(cnt),
+            "pric": pa.array(pric),
+            "det_item_fee_sumamt": pa.array(det),
+            "prd_days": pa.array(ln["prd"], mask=~is_drug),
+            "rx_drord_no": rx,
+            "bilg_dr_code": doc_line,
+            "med_type": med_s.take(pa.array(e)),
+            "used_frqu_dscr": freq,
+            "dscg_tkdrug_flag": pa.array(np.full(nl, "0")),
+        }
+    )
     # settlements
     medfee = np.round(np.bincount(e, weights=det, minlength=ne), 2)
     inscp = np.round(medfee * rng.uniform(0.85, 1.0, ne), 2)
@@ -1048,29 +1272,52 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
     hifp = np.round(inscp * ratio, 2)
     psn_pay = np.round(medfee - hifp, 2)
     acct = np.round(np.where(emp, psn_pay * np.where(pharm, 1.0, 0.5), 0.0), 2)
-    setl = pa.table({
-        "setl_id": setl_id, "mdtrt_id": mdtrt_id, "psn_no": psn_no, "fixmedins_code": code,
-        "setl_time": _ts(end), "medfee_sumamt": pa.array(medfee), "hifp_pay": pa.array(hifp),
-        "fund_pay_sumamt": pa.array(hifp), "psn_pay": pa.array(psn_pay),
-        "acct_pay": pa.array(acct), "cash_payamt": pa.array(np.round(psn_pay - acct, 2)),
-        "inscp_amt": pa.array(inscp), "fulamt_ownpay_amt": pa.array(np.round(medfee - inscp, 2)),
-        "med_type": med_s, "insutype": ins_s,
-        "begndate": pa.array((begin // DAY_S).astype("datetime64[D]"), pa.date32()),
-        "enddate": pa.array((end // DAY_S).astype("datetime64[D]"), pa.date32()),
-        "refd_setl_flag": pa.array(np.full(ne, "0")),
-        "certno": pv.certno.take(psn), "psn_name": pv.psn_name.take(psn),
-    })
-    mdtrt = pa.table({
-        "mdtrt_id": mdtrt_id, "psn_no": psn_no, "fixmedins_code": code, "med_type": med_s,
-        "begntime": _ts(begin), "endtime": _ts(end), "insutype": ins_s,
-        "insu_admdvs": region_s, "hosp_lv": pa.array(np.full(ne, str(c.lv))),
-        "gend": gend_s, "brdy": brdy, "age": pa.array(np.round(age, 1)),
-        "dscg_maindiag_code": pa.array(DIAG_CODES[enc.diag]),
-        "dscg_maindiag_name": pa.array(DIAG_NAMES[enc.diag]),
-        "ipt_days": pa.array(enc.L.astype(float), mask=~inpatient),
-        "dscg_way": pc.if_else(pa.array(inpatient), "1", pa.scalar(None, pa.string())),
-        "certno": pv.certno.take(psn), "psn_name": pv.psn_name.take(psn),
-    })
+    setl = pa.table(
+        {
+            "setl_id": setl_id,
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "fixmedins_code": code,
+            "setl_time": _ts(end),
+            "medfee_sumamt": pa.array(medfee),
+            "hifp_pay": pa.array(hifp),
+            "fund_pay_sumamt": pa.array(hifp),
+            "psn_pay": pa.array(psn_pay),
+            "acct_pay": pa.array(acct),
+            "cash_payamt": pa.array(np.round(psn_pay - acct, 2)),
+            "inscp_amt": pa.array(inscp),
+            "fulamt_ownpay_amt": pa.array(np.round(medfee - inscp, 2)),
+            "med_type": med_s,
+            "insutype": ins_s,
+            "begndate": pa.array((begin // DAY_S).astype("datetime64[D]"), pa.date32()),
+            "enddate": pa.array((end // DAY_S).astype("datetime64[D]"), pa.date32()),
+            "refd_setl_flag": pa.array(np.full(ne, "0")),
+            "certno": pv.certno.take(psn),
+            "psn_name": pv.psn_name.take(psn),
+        }
+    )
+    mdtrt = pa.table(
+        {
+            "mdtrt_id": mdtrt_id,
+            "psn_no": psn_no,
+            "fixmedins_code": code,
+            "med_type": med_s,
+            "begntime": _ts(begin),
+            "endtime": _ts(end),
+            "insutype": ins_s,
+            "insu_admdvs": region_s,
+            "hosp_lv": pa.array(np.full(ne, str(c.lv))),
+            "gend": gend_s,
+            "brdy": brdy,
+            "age": pa.array(np.round(age, 1)),
+            "dscg_maindiag_code": pa.array(DIAG_CODES[enc.diag]),
+            "dscg_maindiag_name": pa.array(DIAG_NAMES[enc.diag]),
+            "ipt_days": pa.array(enc.L.astype(float), mask=~inpatient),
+            "dscg_way": pc.if_else(pa.array(inpatient), "1", pa.scalar(None, pa.string())),
+            "certno": pv.certno.take(psn),
+            "psn_name": pv.psn_name.take(psn),
+        }
+    )
     # diagnoses: main + up to two secondary (chronic comorbidities) for stays
     nsec = np.where(inpatient, rng.integers(0, 3, ne), 0)
     se, sj = _rep(np.arange(ne), nsec)
@@ -1086,19 +1333,26 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
     flag = np.concatenate([np.ones(ne, np.int64), np.zeros(len(se), np.int64)])
     order = np.lexsort((1 - flag, allx))
     allx, dcode, flag = allx[order], dcode[order], flag[order]
-    diag = pa.table({
-        "setl_id": setl_id.take(pa.array(allx)), "mdtrt_id": mdtrt_id.take(pa.array(allx)),
-        "psn_no": psn_no.take(pa.array(allx)), "diag_type": pa.array(np.full(len(allx), "1")),
-        "diag_code": pa.array(DIAG_CODES[dcode]), "diag_name": pa.array(DIAG_NAMES[dcode]),
-        "maindiag_flag": _s(flag),
-    })
+    diag = pa.table(
+        {
+            "setl_id": setl_id.take(pa.array(allx)),
+            "mdtrt_id": mdtrt_id.take(pa.array(allx)),
+            "psn_no": psn_no.take(pa.array(allx)),
+            "diag_type": pa.array(np.full(len(allx), "1")),
+            "diag_code": pa.array(DIAG_CODES[dcode]),
+            "diag_name": pa.array(DIAG_NAMES[dcode]),
+            "maindiag_flag": _s(flag),
+        }
+    )
     # truth records and improper amounts
     for f in ENC_FAMS:
         hit = np.flatnonzero(enc.truth & BIT[f])
         if len(hit):
             ids = mdtrt_id.take(pa.array(hit)).to_pylist()
             out.truth_rows += [(c.code, f, "mdtrt_d", x) for x in ids]
-            out.improper[(c.code, f)] = out.improper.get((c.code, f), 0.0) + float(medfee[hit].sum())
+            out.improper[(c.code, f)] = out.improper.get((c.code, f), 0.0) + float(
+                medfee[hit].sum()
+            )
     bsn = None
     for f in LINE_FAMS:
         hit = np.flatnonzero(ln["truth"] & BIT[f])
@@ -1112,9 +1366,14 @@ def block_tables(pv: Province, rng, c: InstCtx, enc: Enc, ln: dict, enc0: int, l
     # stock summary: billed and physically dispensed quantities by product and quarter
     q = np.minimum(3, fday // 92)
     dr = np.flatnonzero(is_drug)
-    stock = (ln["prod"][dr], ln["own"][dr], q[dr], cnt[dr])
-    return {"mdtrt_d": mdtrt, "setl_d": setl, "fee_list_d": fee, "setl_list_diag_d": diag,
-            "stock": stock}
+    stock = (ln["prod"][dr], ln["phys"][dr], q[dr], cnt[dr])
+    return {
+        "mdtrt_d": mdtrt,
+        "setl_d": setl,
+        "fee_list_d": fee,
+        "setl_list_diag_d": diag,
+        "stock": stock,
+    }
 
 
 # --------------------------------------------------------------------------- procurement
@@ -1125,8 +1384,9 @@ def _agg(prod: np.ndarray, q: np.ndarray, qty: np.ndarray):
     return u // 4, u % 4, s
 
 
-def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, out: BlockOutput,
-                       rng) -> dict:
+def procurement_tables(
+    pv: Province, c: InstCtx, stock: list, counters: dict, out: BlockOutput, rng
+) -> dict:
     """Purchases, agreements (public hospitals), stock moves and sale prices of one
     institution, consistent with its billed and dispensed drug quantities."""
     year = pv.cfg.year
@@ -1144,10 +1404,10 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
     pin = np.ceil(ps * rng.uniform(0.95, 1.05, n))
     order = Y0 + pq * 91 + rng.integers(0, 20, n)
     accept = order + rng.integers(1, 6, n)
-    deadline = ((accept.astype("datetime64[M]") + 2).astype("datetime64[D]") - 1)
+    deadline = (accept.astype("datetime64[M]") + 2).astype("datetime64[D]") - 1
     room = (deadline - accept).astype(np.int64)
     pay = accept + 3 + (rng.random(n) * np.maximum(1, room - 3)).astype(np.int64)
-    onp = np.ones(n, np.int64) if c.public else (rng.random(n) < 0.8).astype(np.int64)
+    onp = np.ones(n, np.int64)
     prod = pp_
     price = pv.purchase_price(c.i, prod)
     sel_flag = np.full(n, -1)
@@ -1167,12 +1427,20 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
             last = np.round(purchased * rng.uniform(0.9, 1.1, na))
             demand = np.ceil(last * rng.uniform(1.0, 1.12, na))
             agreed = np.round(demand * rng.uniform(0.6, 0.75, na))
-            agreements = {"prod": np.array(sel_prods), "last": last, "demand": demand,
-                          "agreed": agreed}
+            agreements = {
+                "prod": np.array(sel_prods),
+                "last": last,
+                "demand": demand,
+                "agreed": agreed,
+            }
         # planting
         nunits = n + na
         k, rec = _count(rng, c, "procurement", nunits, 0)
-        sel = choose(rng, np.ones(nunits, bool), k)
+        # about 40 % of the planted units are agreements (shortfall, under-reported demand)
+        ka = min(na, int(round(0.4 * k)))
+        sel = np.concatenate(
+            [choose(rng, np.ones(n, bool), k - ka), n + choose(rng, np.ones(na, bool), ka)]
+        ).astype(np.int64)
         late = np.zeros(n, bool)
         offp = np.zeros(n, bool)
         for u in sel:
@@ -1187,18 +1455,22 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
                 ns_var = pv.nonsel_of.get(int(p_), -1)
                 if ns_var >= 0 and rng.random() < 0.6:
                     # completion shortfall: non-selected product bought instead
-                    f = rng.uniform(0.45, 0.85)
-                    true_tot = agreements["last"][a] / f
+                    f = rng.uniform(0.3, 0.6)
+                    true_tot = purchased[a] / f
                     agreements["last"][a] = np.round(true_tot)
                     agreements["demand"][a] = np.ceil(true_tot * rng.uniform(1.0, 1.1))
-                    agreements["agreed"][a] = np.round(agreements["demand"][a] * 0.7)
+                    agreements["agreed"][a] = np.round(agreements["demand"][a] * 0.75)
                     extra_p.append((ns_var, float(np.ceil(true_tot - purchased[a])), a))
                 else:
-                    agreements["demand"][a] = np.floor(agreements["last"][a] * rng.uniform(0.5, 0.85))
+                    agreements["demand"][a] = np.floor(
+                        agreements["last"][a] * rng.uniform(0.5, 0.85)
+                    )
                     agreements["agreed"][a] = np.round(agreements["demand"][a] * 0.7)
                 if rec:
                     units_trace.append(("procurement_agreements", int(a)))
         pay = np.where(late, deadline + rng.integers(10, 90, n), pay)
+        if not rec:
+            offp &= False
         onp = np.where(offp, 0, onp)
         if rec:
             units_trace += [("purchases", int(u)) for u in np.flatnonzero(late | offp)]
@@ -1209,12 +1481,14 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
         m = len(ep)
         e_order = Y0 + rng.integers(0, 330, m)
         e_accept = e_order + rng.integers(1, 6, m)
-        e_dead = ((e_accept.astype("datetime64[M]") + 2).astype("datetime64[D]") - 1)
+        e_dead = (e_accept.astype("datetime64[M]") + 2).astype("datetime64[D]") - 1
         prod = np.concatenate([prod, ep])
         pin = np.concatenate([pin, eq])
         order = np.concatenate([order, e_order])
         accept = np.concatenate([accept, e_accept])
-        pay = np.concatenate([pay, e_accept + np.maximum(1, (e_dead - e_accept).astype(np.int64) // 2)])
+        pay = np.concatenate(
+            [pay, e_accept + np.maximum(1, (e_dead - e_accept).astype(np.int64) // 2)]
+        )
         onp = np.concatenate([onp, np.ones(m, np.int64)])
         price = np.concatenate([price, pv.purchase_price(c.i, ep)])
         sel_flag = np.concatenate([sel_flag, np.zeros(m, np.int64)])
@@ -1224,35 +1498,52 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
     purchase_ids = [f"PO{pid0 + k + 1:010d}" for k in range(n)]
     amount = np.round(pin * price, 2)
     sflag = np.where(sel_flag < 0, None, sel_flag.astype(str)).tolist()
-    purchases = pd.DataFrame({
-        "purchase_id": purchase_ids, "fixmedins_code": c.code,
-        "product_code": pv.d_code[prod], "generic_group": pv.d_gkey[prod],
-        "selected_flag": sflag, "qty": pin, "amount": amount, "purchase_price": price,
-        "order_date": order, "accept_date": accept, "pay_date": pay,
-        "on_platform": onp.astype(str),
-    })
+    purchases = pd.DataFrame(
+        {
+            "purchase_id": purchase_ids,
+            "fixmedins_code": c.code,
+            "product_code": pv.d_code[prod],
+            "generic_group": pv.d_gkey[prod],
+            "selected_flag": sflag,
+            "qty": pin,
+            "amount": amount,
+            "purchase_price": price,
+            "order_date": order,
+            "accept_date": accept,
+            "pay_date": pay,
+            "on_platform": onp.astype(str),
+        }
+    )
     ag_df = None
     if agreements is not None:
         na = len(agreements["prod"])
         aid0 = counters["agreement"]
         counters["agreement"] += na
         ap = agreements["prod"]
-        ag_df = pd.DataFrame({
-            "agreement_id": [f"AG{aid0 + k + 1:08d}" for k in range(na)],
-            "fixmedins_code": c.code, "product_code": pv.d_code[ap],
-            "generic_name": pv.d_name[ap], "generic_group": pv.d_gkey[ap], "selected_flag": "1",
-            "agreed_volume": agreements["agreed"], "last_year_volume": agreements["last"],
-            "reported_demand": agreements["demand"],
-            "cycle_start": f"{year}-01-01", "cycle_end": f"{year}-12-31",
-        })
+        ag_df = pd.DataFrame(
+            {
+                "agreement_id": [f"AG{aid0 + k + 1:08d}" for k in range(na)],
+                "fixmedins_code": c.code,
+                "product_code": pv.d_code[ap],
+                "generic_name": pv.d_name[ap],
+                "generic_group": pv.d_gkey[ap],
+                "selected_flag": "1",
+                "agreed_volume": agreements["agreed"],
+                "last_year_volume": agreements["last"],
+                "reported_demand": agreements["demand"],
+                "cycle_start": f"{year}-01-01",
+                "cycle_end": f"{year}-12-31",
+            }
+        )
     amt = 0.0
     for table, idx in units_trace:
         if table == "purchases":
             out.truth_rows.append((c.code, "procurement", "purchases", purchase_ids[idx]))
             amt += float(amount[idx]) * 0.2
         else:
-            out.truth_rows.append((c.code, "procurement", "procurement_agreements",
-                                   ag_df["agreement_id"].iat[idx]))
+            out.truth_rows.append(
+                (c.code, "procurement", "procurement_agreements", ag_df["agreement_id"].iat[idx])
+            )
             ex = [x for x in extra_p if x[2] == idx]
             if ex:
                 amt += ex[0][1] * float(pv.purchase_price(c.i, np.array([ex[0][0]]))[0]) * 0.2
@@ -1262,34 +1553,50 @@ def procurement_tables(pv: Province, c: InstCtx, stock: list, counters: dict, ou
     tot_in = pd.Series(pin).groupby(prod).sum()
     op_prod = tot_in.index.to_numpy()
     op_qty = np.ceil(tot_in.to_numpy() * rng.uniform(0.08, 0.2, len(op_prod)))
-    qend = np.array([f"{year}-03-31", f"{year}-06-30", f"{year}-09-30", f"{year}-12-31"],
-                    dtype="datetime64[D]")
-    moves = pd.DataFrame({
-        "product_code": np.concatenate([pv.d_code[op_prod], pv.d_code[prod], pv.d_code[bp]]),
-        "move_date": np.concatenate([np.full(len(op_prod), Y0), accept, qend[bq]]),
-        "move_type": ["opening"] * len(op_prod) + ["in"] * len(prod) + ["sale"] * len(bp),
-        "qty": np.concatenate([op_qty, pin, np.round(bs, 2)]),
-    })
+    qend = np.array(
+        [f"{year}-03-31", f"{year}-06-30", f"{year}-09-30", f"{year}-12-31"], dtype="datetime64[D]"
+    )
+    moves = pd.DataFrame(
+        {
+            "product_code": np.concatenate([pv.d_code[op_prod], pv.d_code[prod], pv.d_code[bp]]),
+            "move_date": np.concatenate([np.full(len(op_prod), Y0), accept, qend[bq]]),
+            "move_type": ["opening"] * len(op_prod) + ["in"] * len(prod) + ["sale"] * len(bp),
+            "qty": np.concatenate([op_qty, pin, np.round(bs, 2)]),
+        }
+    )
     moves.insert(1, "fixmedins_code", c.code)
     mid0 = counters["move"]
     counters["move"] += len(moves)
     moves.insert(0, "move_id", [f"SM{mid0 + k + 1:010d}" for k in range(len(moves))])
     all_prod = np.unique(np.concatenate([prod, bp]))
-    prices = pd.DataFrame({
-        "fixmedins_code": c.code, "product_code": pv.d_code[all_prod],
-        "sale_price": np.round(pv.purchase_price(c.i, all_prod) * c.markup, 2),
-        "eff_date": Y0,
-    })
-    return {"purchases": purchases, "procurement_agreements": ag_df, "stock_moves": moves,
-            "drug_prices": prices}
+    prices = pd.DataFrame(
+        {
+            "fixmedins_code": c.code,
+            "product_code": pv.d_code[all_prod],
+            "sale_price": np.round(pv.purchase_price(c.i, all_prod) * c.markup, 2),
+            "eff_date": Y0,
+        }
+    )
+    return {
+        "purchases": purchases,
+        "procurement_agreements": ag_df,
+        "stock_moves": moves,
+        "drug_prices": prices,
+    }
 
 
 # --------------------------------------------------------------------------- schemas
 def _schema(table: str) -> pa.Schema:
     from riskscore.contract import TABLES
 
-    types = {"code": pa.string(), "str": pa.string(), "int": pa.int64(), "float": pa.float64(),
-             "date": pa.date32(), "datetime": pa.timestamp("s")}
+    types = {
+        "code": pa.string(),
+        "str": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "date": pa.date32(),
+        "datetime": pa.timestamp("s"),
+    }
     return pa.schema([(c.name, types[c.dtype]) for c in TABLES[table].columns])
 
 
@@ -1339,15 +1646,26 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     ctxs = plan_province(pv)
     ext = "parquet" if cfg.fmt == "parquet" else "csv"
     big = ("mdtrt_d", "setl_d", "fee_list_d", "setl_list_diag_d")
-    schemas = {t: _schema(t) for t in (*big, "psn_info_b", "purchases", "procurement_agreements",
-                                       "stock_moves", "drug_prices")}
+    schemas = {
+        t: _schema(t)
+        for t in (
+            *big,
+            "psn_info_b",
+            "purchases",
+            "procurement_agreements",
+            "stock_moves",
+            "drug_prices",
+        )
+    }
     sinks = {t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt) for t in big}
     # persons
     ps = TableSink(out / f"psn_info_b.{ext}", schemas["psn_info_b"], cfg.fmt)
     ps.write(_fit(pv.psn_table, schemas["psn_info_b"]))
     ps.close()
-    proc_sinks = {t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt)
-                  for t in ("purchases", "procurement_agreements", "stock_moves", "drug_prices")}
+    proc_sinks = {
+        t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt)
+        for t in ("purchases", "procurement_agreements", "stock_moves", "drug_prices")
+    }
     bo = BlockOutput()
     enc0 = 0
     line0 = 0
@@ -1384,8 +1702,9 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
         proc = procurement_tables(pv, c, stock, counters, bo, rng_for(cfg.seed, 200, c.i))
         for name, df in proc.items():
             if df is not None and len(df):
-                proc_sinks[name].write(_fit(pa.Table.from_pandas(df, preserve_index=False),
-                                            schemas[name]))
+                proc_sinks[name].write(
+                    _fit(pa.Table.from_pandas(df, preserve_index=False), schemas[name])
+                )
     if bar is not None:
         bar.close()
     rows = {}
@@ -1398,8 +1717,17 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     write_csv(inst[reg.INSTITUTION_COLUMNS], out / "institutions.csv")
     rrng = rng_for(cfg.seed, 9)
     insp = reg.make_inspectors(rrng, len(inst), cfg.year)
-    write_csv(insp[[c.name for c in __import__("riskscore.contract", fromlist=["TABLES"])
-                    .TABLES["inspectors"].columns]], out / "inspectors.csv")
+    write_csv(
+        insp[
+            [
+                c.name
+                for c in __import__("riskscore.contract", fromlist=["TABLES"])
+                .TABLES["inspectors"]
+                .columns
+            ]
+        ],
+        out / "inspectors.csv",
+    )
     write_csv(reg.make_conflicts(rrng, insp, inst), out / "conflicts.csv")
     write_csv(reg.make_inspection_items(), out / "inspection_items.csv")
     risk = np.array([len(c.violator) for c in ctxs], float)
@@ -1408,14 +1736,16 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     # truth
     truth = sorted((c.code, f) for c in ctxs for f in c.violator)
     pd.DataFrame(truth, columns=["fixmedins_code", "family"]).to_csv(
-        out / "truth.csv", index=False, lineterminator="\n")
+        out / "truth.csv", index=False, lineterminator="\n"
+    )
     with open(out / "truth_claims.csv", "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["fixmedins_code", "family", "record_table", "record_id"])
         w.writerows(sorted(bo.truth_rows))
     decoys = sorted((c.code, c.decoy) for c in ctxs if c.decoy)
     pd.DataFrame(decoys, columns=["fixmedins_code", "kind"]).to_csv(
-        out / "truth_decoys.csv", index=False, lineterminator="\n")
+        out / "truth_decoys.csv", index=False, lineterminator="\n"
+    )
     orng = rng_for(cfg.seed, 10)
     found, amount = [], []
     for c in ctxs:
@@ -1428,9 +1758,13 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
             amt = orng.uniform(500, 5000) if f else 0.0
         found.append(int(f))
         amount.append(round(float(amt), 2))
-    pd.DataFrame({"fixmedins_code": [c.code for c in ctxs], "violation_found": found,
-                  "improper_amount": amount}).to_csv(
-        out / "truth_outcomes.csv", index=False, lineterminator="\n", float_format="%.2f")
+    pd.DataFrame(
+        {
+            "fixmedins_code": [c.code for c in ctxs],
+            "violation_found": found,
+            "improper_amount": amount,
+        }
+    ).to_csv(out / "truth_outcomes.csv", index=False, lineterminator="\n", float_format="%.2f")
     viol = {f: sum(1 for c in ctxs if f in c.violator) for f in FAMS}
     dk = {}
     for _code, kind in decoys:

@@ -30,8 +30,13 @@ class TableSink:
         self._buf_rows = 0
         if fmt == "parquet":
             self._w = pq.ParquetWriter(
-                self.path, self.schema, compression="zstd", compression_level=3,
-                use_dictionary=True, write_statistics=True, version="2.6",
+                self.path,
+                self.schema,
+                compression="zstd",
+                compression_level=3,
+                use_dictionary=True,
+                write_statistics=True,
+                version="2.6",
             )
         else:
             self._f = open(self.path, "wb")  # noqa: SIM115
@@ -74,8 +79,9 @@ def _fmt_table_for_csv(t: pa.Table) -> pa.Table:
     for name in t.column_names:
         col = t[name]
         if pa.types.is_floating(col.type):
-            cols.append(pa.array([None if v is None else f"{v:.2f}" for v in col.to_pylist()],
-                                 pa.string()))
+            cols.append(
+                pa.array([None if v is None else f"{v:.2f}" for v in col.to_pylist()], pa.string())
+            )
         elif pa.types.is_timestamp(col.type):
             import pyarrow.compute as pc
 
@@ -93,5 +99,11 @@ def _write_csv_rows(f, t: pa.Table) -> None:
 
 def write_csv(df: pd.DataFrame, path: Path, float_format: str = "%.2f") -> None:
     """Write a registry table as UTF-8 CSV with fixed float format and ``\\n`` line ends."""
-    df.to_csv(path, index=False, encoding="utf-8", float_format=float_format,
-              lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    df.to_csv(
+        path,
+        index=False,
+        encoding="utf-8",
+        float_format=float_format,
+        lineterminator="\n",
+        quoting=csv.QUOTE_MINIMAL,
+    )
