@@ -735,3 +735,23 @@ def test_parquet_dates_timezones_and_dictionaries(tmp_path):
     assert cr.data["rating_date"].tolist() == [pd.Timestamp("2024-12-31")]
     # UTC → China local time (UTC+8), naive
     assert ds["mdtrt_d"]["begntime"].tolist()[0] == pd.Timestamp("2025-03-01 08:30")
+
+
+def test_xlsx_with_a_title_row_and_chinese_headers(tmp_path):
+    from openpyxl import Workbook
+
+    d = folder(tmp_path, institutions=None)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(["2025年定点医药机构名录"])
+    ws.append(["定点医药机构编号", "机构名称", "机构类型", "医院等级", "所有制", "所在区划", None])
+    ws.append(["H00001", "第一医院", "hospital", 3, "public", 110101, None])
+    ws.append(["H00002", "第二医院", "clinic", 1.0, "private", "110102", None])
+    ws.append(["H00003", "第三药店", "pharmacy", 0, "private", 110101.0, None])
+    wb.save(d / "institutions.xlsx")
+    res = load_table_result(d, "institutions")
+    assert (res.read, res.accepted, res.quarantined) == (3, 3, 0)
+    assert res.data["hosp_lv"].tolist() == ["3", "1", "0"]
+    assert res.data["region"].tolist() == ["110101", "110102", "110101"]
+    assert "known" not in res.info and res.extra_columns == []

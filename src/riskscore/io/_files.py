@@ -160,8 +160,12 @@ def _sniff_sep(path: Path, encoding: str) -> str:
     return sep if counts[sep] > 0 else ","
 
 
-def read_header(path: Path) -> tuple[list[str], dict]:
-    """Column names of a table file and how it was read (format, encoding)."""
+def read_header(path: Path, known: frozenset[str] | None = None) -> tuple[list[str], dict]:
+    """Column names of a table file and how it was read (format, encoding).
+
+    ``known`` (contract column names and Chinese names) helps find the header row of a
+    spreadsheet with a title row above it.
+    """
     fmt = _suffix(path)
     info: dict = {"format": fmt.lstrip(".")}
     try:
@@ -177,7 +181,8 @@ def read_header(path: Path) -> tuple[list[str], dict]:
 
             cols = list(pads.dataset(path, format="parquet").schema.names)
         else:
-            cols = list(_read_excel(path).columns)
+            cols = list(_read_excel(path, known).columns)
+            info["known"] = known
     except ContractError:
         raise
     except pd.errors.EmptyDataError:
@@ -193,14 +198,49 @@ def _short(exc: Exception) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
-def _read_excel(path: Path) -> pd.DataFrame:
+_EXCEL_CACHE: dict = {}
+
+
+def _read_excel(path: Path, known: frozenset[str] | None = None) -> pd.DataFrame:
+    """The table's sheet (named like the table, else the first) as objects.
+
+    A title row above the header (common in exported registries, e.g. "2025年定点医药机构名录")
+    is skipped: among the first 10 rows the one naming most ``known`` columns is the header.
+    The last sheet read is cached so the header and the rows are read once.
+    """
     import openpyxl  # noqa: F401  (fail early with a clear message if missing)
 
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, known)
+    if key in _EXCEL_CACHE:
+        return _EXCEL_CACHE[key]
     with pd.ExcelFile(path, engine="openpyxl") as xl:
         sheets = xl.sheet_names
         stem = _stem(path).lower()
         sheet = next((s for s in sheets if s.strip().lower() == stem), sheets[0])
-        return pd.read_excel(xl, sheet_name=sheet, dtype=object)
+        raw = pd.read_excel(xl, sheet_name=sheet, dtype=object, header=None)
+    header_row = 0
+    if known and len(raw):
+        scores = [
+            sum(str(v).strip().lower() in known or str(v).strip() in known for v in row if v == v)
+            for row in raw.head(10).itertuples(index=False)
+        ]
+        if max(scores) > scores[0]:
+            header_row = scores.index(max(scores))
+    if len(raw) == 0:
+        raise pd.errors.EmptyDataError("no rows")
+    cols = [
+        f"Unnamed: {k}" if (v is None or v != v) else str(v)
+        for k, v in enumerate(raw.iloc[header_row])
+    ]
+    df = raw.iloc[header_row + 1 :].reset_index(drop=True)
+    df.columns = cols
+    # columns with neither a header nor any value are spreadsheet formatting, not data
+    blank = [c for c in cols if c.startswith("Unnamed: ") and df[c].isna().all()]
+    df = df.drop(columns=blank)
+    _EXCEL_CACHE.clear()
+    _EXCEL_CACHE[key] = df
+    return df
 
 
 def iter_batches(
@@ -244,7 +284,7 @@ def iter_batches(
                 offset += len(chunk)
                 yield chunk
         else:
-            df = _read_excel(path)
+            df = _read_excel(path, info.get("known"))
             if columns is not None:
                 df = df[columns]
             for start in range(0, len(df), batch_rows):

@@ -117,6 +117,11 @@ def _canon(name: str) -> str:
     return str(name).strip().strip("\ufeff").strip().lower()
 
 
+def known_names(spec: TableSpec) -> frozenset[str]:
+    """Contract column names and Chinese names of a table (for finding header rows)."""
+    return frozenset([c.name for c in spec.columns] + [c.zh for c in spec.columns])
+
+
 def header_map(spec: TableSpec, header: list[str], path: Path) -> dict[str, str]:
     """File column → contract column (platform names case-insensitive, or the Chinese name)."""
     names = {c.name: c.name for c in spec.columns}
@@ -407,7 +412,7 @@ def load_one(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    header, info = read_header(path)
+    header, info = read_header(path, known_names(spec))
     mapping = header_map(spec, header, path)
     state = _State(spec=spec, refs=refs)
     parts: list[pd.DataFrame] = []
@@ -494,7 +499,7 @@ def load_one(
         missing_columns=[c.name for c in spec.columns if c.name not in present],
         extra_columns=extra,
         skipped_checks=list(skipped),
-        info=info,
+        info={k: v for k, v in info.items() if k != "known"},
         _data=data,
         _data_path=out_path,
     )
@@ -504,7 +509,7 @@ def reference_keys(
     path: Path, spec: TableSpec, column: str, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> KeySet:
     """Hashes of the non-empty normalised values of one column of a table file."""
-    header, info = read_header(path)
+    header, info = read_header(path, known_names(spec))
     mapping = header_map(spec, header, path)
     source = next(c for c in header if mapping[c] == column)
     keys = KeySet()
@@ -554,7 +559,7 @@ class Dataset:
         """
         files = {}
         for name, t in self.tables.items():
-            entry = {"path": t.path.name, **t.info}
+            entry = {"path": t.path.name, **{k: v for k, v in t.info.items() if k != "known"}}
             if t.missing_columns:
                 entry["missing_columns"] = t.missing_columns
             if t.extra_columns:
