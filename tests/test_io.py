@@ -755,3 +755,31 @@ def test_xlsx_with_a_title_row_and_chinese_headers(tmp_path):
     assert res.data["hosp_lv"].tolist() == ["3", "1", "0"]
     assert res.data["region"].tolist() == ["110101", "110102", "110101"]
     assert "known" not in res.info and res.extra_columns == []
+
+
+def test_load_file_checks_one_file_as_a_table(tmp_path):
+    from riskscore.io import load_file
+
+    p = write(
+        pd.DataFrame(
+            {
+                "result_id": ["R1", "R2"],
+                "fixmedins_code": ["H1", "H2"],
+                "origin": ["draw", "rumour"],
+                "inspect_date": ["2025-05-01", "2025-05-02"],
+                "violation_found": ["1", "0"],
+                "improper_amount": ["1,000", "0"],
+            }
+        ),
+        tmp_path / "results.csv",
+    )
+    res = load_file(p, "inspection_results")
+    assert (res.read, res.accepted, res.quarantined) == (2, 1, 1)
+    assert res.reasons == {"not_allowed:origin": 1}
+    assert res.data["violation_found"].dtype == "Int64"
+    assert res.data["improper_amount"].tolist() == [1000.0]
+    with pytest.raises(ContractError, match="file not found"):
+        load_file(tmp_path / "nope.csv", "inspection_results")
+    (tmp_path / "x.txt").write_text("a")
+    with pytest.raises(ContractError, match="unsupported file type"):
+        load_file(tmp_path / "x.txt", "inspection_results")

@@ -14,6 +14,7 @@ Public API (stable; other parts of riskscore code against it)::
     ds.missing_optional                         # optional tables not present
     ds.write_clean_parquet(out_dir)             # accepted rows → <out_dir>/<table>.parquet
     ds.write_quarantine(out_dir)                # quarantined rows → <out_dir>/<table>.csv
+    res = load_file(path, "inspection_results") # one file checked as a contract table
 
 Files
 -----
@@ -103,6 +104,7 @@ __all__ = [
     "Dataset",
     "TableResult",
     "detect_encoding",
+    "load_file",
     "load_folder",
     "load_table",
     "load_table_result",
@@ -205,3 +207,38 @@ def load_table(
     """
     res = load_table_result(data_dir, name, batch_rows=batch_rows)
     return None if res is None else res.data
+
+
+def load_file(path: str | Path, name: str, *, batch_rows: int = DEFAULT_BATCH_ROWS) -> TableResult:
+    """Load one file (any supported format) as contract table ``name`` (单个文件校验).
+
+    Same typing, normalisation and row checks as :func:`load_folder`, without referential
+    checks (there is no folder to look them up in).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv``, ``.csv.gz``, ``.xlsx`` or ``.parquet`` file.
+    name : str
+        Contract table name, e.g. ``"inspection_results"``.
+
+    Returns
+    -------
+    TableResult
+
+    Raises
+    ------
+    ContractError
+        Unknown table, missing or unsupported file, unreadable file, unknown encoding or
+        missing required column.
+    """
+    from riskscore.io._files import _suffix
+
+    if name not in TABLES:
+        raise ContractError(f"unknown table '{name}'; expected one of {', '.join(TABLES)}")
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"{path}: file not found; expected table '{name}' ({TABLES[name].zh})")
+    if _suffix(path) is None:
+        raise ContractError(f"{path}: unsupported file type; expected {', '.join(FORMATS)}")
+    return load_one(TABLES[name], path, {}, [], batch_rows=batch_rows)
