@@ -128,6 +128,46 @@ def synthetic(
     return data, draws, score / "scores.csv"
 
 
+def simulate_coverage(draw: Path, y: pd.Series, n_draws: int, seed: int) -> dict:
+    """Redraw the recorded design (same strata, N_h, n_h) many times with the generator's
+    truth as y; bias and interval coverage of the Hájek rate, mean naive rate."""
+    from riskscore.estimate import StratifiedSample, hajek_rate, naive_rate
+
+    frame = pd.read_csv(draw / "frame.csv", dtype={"fixmedins_code": str, "stratum": str})
+    frame = frame[frame["pi"] > 0].reset_index(drop=True)
+    yy = y.reindex(frame["fixmedins_code"]).fillna(0).to_numpy(float)
+    strata = frame.groupby("stratum").agg(N_h=("N_h", "first"), n_h=("n_h", "first"))
+    groups = {h: np.flatnonzero(frame["stratum"].to_numpy() == h) for h in strata.index}
+    rng = np.random.default_rng(seed)
+    true = float(yy.mean())
+    est, cov, cov_w, naive = [], 0, 0, []
+    for _ in range(n_draws):
+        pos = np.concatenate(
+            [rng.choice(groups[h], int(strata.loc[h, "n_h"]), replace=False) for h in groups]
+        )
+        s = StratifiedSample(
+            stratum=frame["stratum"].to_numpy()[pos],
+            N_h=strata["N_h"].to_dict(),
+            n_h=strata["n_h"].to_dict(),
+        )
+        e = hajek_rate(s, yy[pos])
+        w = hajek_rate(s, yy[pos], ci="wilson")
+        est.append(e.estimate)
+        cov += int(e.ci_low <= true <= e.ci_high)
+        cov_w += int(w.ci_low <= true <= w.ci_high)
+        naive.append(naive_rate(yy[pos]).estimate)
+    est = np.array(est)
+    return {
+        "draws": n_draws,
+        "true_rate": true,
+        "mean_hajek": float(est.mean()),
+        "mc_se": float(est.std(ddof=1) / np.sqrt(n_draws)),
+        "coverage": cov / n_draws,
+        "coverage_wilson": cov_w / n_draws,
+        "mean_naive": float(np.mean(naive)),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, required=True)
@@ -137,6 +177,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--prevalence", type=float, help="passed to riskscore synth")
+    ap.add_argument(
+        "--coverage-draws",
+        type=int,
+        default=2000,
+        help="redraws of the first round's design to check bias and coverage (0 = skip)",
+    )
     ap.add_argument(
         "--learning",
         action="store_true",
@@ -255,6 +301,9 @@ def main(argv: list[str] | None = None) -> dict:
             m: [float(est.loc[("overall", m), c]) for c in ("estimate", "ci_low", "ci_high")]
             for m in ("violation_rate", "lift_vs_uniform", "naive_hit_rate")
         }
+    coverage = (
+        simulate_coverage(draws[0], y, a.coverage_draws, a.seed) if a.coverage_draws else None
+    )
     learning = None
     if a.learning and scores is not None and not a.data:
         from riskscore.learning import learning_comparison_files
@@ -287,7 +336,13 @@ def main(argv: list[str] | None = None) -> dict:
             "table": table.to_dict(orient="records"),
             "weights": model.weights_.round(4).to_dict(),
         }
-    report = {"mode": mode, "rounds": rows, "combined": combined, "learning": learning}
+    report = {
+        "mode": mode,
+        "rounds": rows,
+        "combined": combined,
+        "coverage": coverage,
+        "learning": learning,
+    }
     (a.work / "lift_check.json").write_text(json.dumps(report, ensure_ascii=False, indent=2))
     print(f"Mode: {mode}\n")
     print(
@@ -312,6 +367,13 @@ def main(argv: list[str] | None = None) -> dict:
             + " ".join(d.name for d in draws)
             + "): "
             + "; ".join(f"{m} {v[0]:.3f} ({v[1]:.3f}–{v[2]:.3f})" for m, v in combined.items())
+        )
+    if coverage:
+        print(
+            f"\nRedraws of {draws[0].name}'s design ({coverage['draws']} stratified SRS draws, "
+            f"true rate {coverage['true_rate']:.3f}): mean Hájek {coverage['mean_hajek']:.3f} "
+            f"(MC s.e. {coverage['mc_se']:.3f}), 95% coverage {coverage['coverage']:.3f} "
+            f"(Wilson {coverage['coverage_wilson']:.3f}), mean naive {coverage['mean_naive']:.3f}"
         )
     if learning:
         print("\nLearning loop (refit on year 1, all rounds; evaluated on year 2):\n")

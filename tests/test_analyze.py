@@ -298,3 +298,68 @@ def test_analyze_errors_are_one_line(tmp_path, capsys):
         == 2
     )
     assert "improper_amount" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_full_cycle_on_synthetic_province(tmp_path):
+    """synth → score → plan → draw → inspect-sim → analyze on a small synthetic province."""
+    data, score, plan, draw = (tmp_path / x for x in ("data", "score", "plan", "draw"))
+    assert (
+        main(["synth", "--out", str(data), "--institutions", "60", "--seed", "3", "--no-progress"])
+        == 0
+    )
+    assert main(["score", "--data", str(data), "--out", str(score)]) == 0
+    assert (
+        main(
+            ["plan", "--scores", str(score / "scores.csv"), "--data", str(data), "--out", str(plan)]
+        )
+        == 0
+    )
+    assert (
+        main(["draw", "--plan", str(plan), "--randomness", "test 01 02 03", "--out", str(draw)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "inspect-sim",
+                "--draw",
+                str(draw),
+                "--data",
+                str(data),
+                "--out",
+                str(tmp_path / "res"),
+                "--complaints",
+                "4",
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "analyze",
+                "--draw",
+                str(draw),
+                "--results",
+                str(tmp_path / "res" / "results.csv"),
+                "--scores",
+                str(score / "scores.csv"),
+                "--data",
+                str(data),
+                "--out",
+                str(out),
+                "--as-of",
+                "2025-12-31",
+            ]
+        )
+        == 0
+    )
+    e = pd.read_csv(out / "estimates.csv").set_index(["scope", "measure"])
+    assert e.loc[("overall", "excluded_non_draw"), "estimate"] == 4
+    assert e.loc[("overall", "excluded_draw_not_selected"), "estimate"] == 0
+    assert 0 <= e.loc[("overall", "violation_rate"), "estimate"] <= 1
+    frame = pd.read_csv(draw / "frame.csv")
+    assert e.loc[("overall", "population_size"), "estimate"] == len(frame)
+    assert len(pd.read_csv(out / "next_year_credit.csv")) == len(frame)
