@@ -180,6 +180,8 @@ def test_normalize_codes_examples():
         ("2025-03-01T08:00:00", "2025-03-01 08:00:00"),
         ("2025年3月1日", "2025-03-01"),
         (" 2025-03-01 ", "2025-03-01"),
+        ("45717", "2025-03-01"),  # Excel serial day
+        ("45717.5", "2025-03-01 12:00:00"),
     ],
 )
 def test_datetime_layouts(text, expected):
@@ -188,7 +190,9 @@ def test_datetime_layouts(text, expected):
     assert v[0] == pd.Timestamp(expected)
 
 
-@pytest.mark.parametrize("text", ["2025-13-01", "yesterday", "2025-02-30", "99991231", "3/1/25x"])
+@pytest.mark.parametrize(
+    "text", ["2025-13-01", "yesterday", "2025-02-30", "99991231", "3/1/25x", "12345", "123456"]
+)
 def test_bad_datetimes_are_flagged(text):
     v, bad = parse_datetimes(pd.Series([text]))
     assert bad[0] and pd.isna(v[0])

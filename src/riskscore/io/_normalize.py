@@ -50,6 +50,10 @@ DATETIME_FORMATS: tuple[str, ...] = (
 parses a cell wins)."""
 
 
+EXCEL_SERIAL_RANGE = (20000, 80000)
+"""Five-digit numbers in a date column within this range are read as Excel serial days
+(what a spreadsheet writes to CSV when a date cell is formatted as a number)."""
+
 _MIN_TS = pd.Timestamp("1900-01-01")
 _MAX_TS = pd.Timestamp("2200-12-31 23:59:59")
 
@@ -193,6 +197,8 @@ def parse_datetimes(s: pd.Series, date_only: bool = False) -> tuple[pd.Series, p
     """Parse dates/datetimes (日期/时间) in any layout of :data:`DATETIME_FORMATS`.
 
     Dates outside 1900-01-01 … 2200-12-31 (e.g. the sentinel "99991231") count as bad.
+    Five-digit numbers in :data:`EXCEL_SERIAL_RANGE` ("45717", "45717.5") are Excel serial
+    days.
 
     Already-typed timestamps pass through (timezone-aware ones are converted to China time and
     made naive). ``date_only`` drops the time of day.
@@ -219,6 +225,14 @@ def parse_datetimes(s: pd.Series, date_only: bool = False) -> tuple[pd.Series, p
                 idx = hit[hit].index
                 v.loc[idx] = parsed[hit].astype("datetime64[ns]")
                 todo.loc[idx] = False
+        serial = todo & t.str.fullmatch(r"\d{5}(?:\.\d+)?").fillna(False).astype(bool)
+        if serial.any():  # Excel serial day numbers (1954-10-03 … 2119-01-08)
+            days = pd.to_numeric(t[serial], errors="coerce")
+            days = days[(days >= EXCEL_SERIAL_RANGE[0]) & (days <= EXCEL_SERIAL_RANGE[1])]
+            if len(days):
+                stamps = pd.Timestamp("1899-12-30") + pd.to_timedelta(days, unit="D")
+                v.loc[days.index] = stamps.dt.round("s").astype("datetime64[ns]")
+                todo.loc[days.index] = False
         bad = todo
     if date_only:
         v = v.dt.normalize()
