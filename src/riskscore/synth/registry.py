@@ -365,8 +365,12 @@ def make_inspectors(rng: np.random.Generator, n_inst: int, year: int) -> pd.Data
     """The inspector pool (执法检查人员名录库): several units, some expired or inactive."""
     n = int(max(12, min(400, n_inst // 6)))
     unit = rng.choice(len(INSPECTION_UNITS), size=n)
-    valid = np.datetime64(f"{year}-01-01") + rng.integers(-200, 1500, n)
+    valid = np.datetime64(f"{year}-01-01") + rng.integers(30, 1500, n)
+    expired = rng.random(n) < 0.1
+    expired[int(rng.integers(n))] = True  # at least one expired certificate
+    valid = np.where(expired, np.datetime64(f"{year}-01-01") - rng.integers(1, 400, n), valid)
     status = rng.choice(["active", "leave", "retired"], size=n, p=[0.86, 0.09, 0.05])
+    status[int(rng.integers(n))] = "leave"  # at least one inspector not available
     return pd.DataFrame(
         {
             "inspector_id": [f"JC{i + 1:04d}" for i in range(n)],
