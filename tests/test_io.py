@@ -787,3 +787,15 @@ def test_load_file_checks_one_file_as_a_table(tmp_path):
     (tmp_path / "x.txt").write_text("a")
     with pytest.raises(ContractError, match="unsupported file type"):
         load_file(tmp_path / "x.txt", "inspection_results")
+
+
+def test_extra_columns_named_like_quarantine_columns_do_not_clash(tmp_path):
+    md = encounters()
+    md["reason"] = ["a", "b", "c", "d"]
+    md["source_row"] = ["x"] * 4
+    md.loc[0, "endtime"] = "2020-01-01"
+    t = load_folder(folder(tmp_path, mdtrt_d=md)).tables["mdtrt_d"]
+    assert t.data["reason"].tolist() == ["b", "c", "d"]  # kept as an extra column
+    q = t.quarantine
+    assert q["reason"].tolist() == ["end_before_begin"]
+    assert q["file_reason"].tolist() == ["a"] and q["source_row"].tolist() == [1]

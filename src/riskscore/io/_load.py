@@ -40,7 +40,8 @@ accepted or quarantined. Checks whose referenced table is absent are skipped and
 
 REASON_COLUMN = "reason"
 """Quarantine column holding the ``;``-separated reason codes (``quarantine_reason`` in a table
-that already has a ``reason`` column, i.e. ``conflicts``)."""
+that already has a ``reason`` column, i.e. ``conflicts``). A non-contract file column with a
+reserved quarantine name appears in the quarantine as ``file_<name>``."""
 SOURCE_ROW_COLUMN = "source_row"
 """Quarantine column: 1-based data row number in the source file (header not counted)."""
 
@@ -274,7 +275,11 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
         any_bad = np.zeros(len(idx), dtype=bool)
         reason_text = pd.Series("", index=idx)
     rows = raw[any_bad] if any_bad.any() else raw.iloc[:0]
-    quarantine = pd.DataFrame({col: to_text(rows[col]) for col in raw.columns}, index=rows.index)
+    reserved = {SOURCE_ROW_COLUMN, reason_column(spec)}
+    quarantine = pd.DataFrame(
+        {(f"file_{col}" if col in reserved else col): to_text(rows[col]) for col in raw.columns},
+        index=rows.index,
+    )
     quarantine.insert(0, SOURCE_ROW_COLUMN, (rows.index + 1).astype("int64"))
     quarantine[reason_column(spec)] = reason_text[any_bad].astype(STRING_DTYPE)
     accepted = data[~any_bad].reset_index(drop=True)
@@ -479,7 +484,12 @@ def load_one(
     if qparts:
         quarantine = pd.concat(qparts, ignore_index=True)
     else:
-        cols = [SOURCE_ROW_COLUMN] + [mapping[c] for c in header] + [reason_column(spec)]
+        reserved = {SOURCE_ROW_COLUMN, reason_column(spec)}
+        cols = (
+            [SOURCE_ROW_COLUMN]
+            + [f"file_{mapping[c]}" if mapping[c] in reserved else mapping[c] for c in header]
+            + [reason_column(spec)]
+        )
         quarantine = pd.DataFrame({c: pd.Series(dtype=STRING_DTYPE) for c in cols})
         quarantine[SOURCE_ROW_COLUMN] = quarantine[SOURCE_ROW_COLUMN].astype("int64")
     if quarantine_csv is not None and not q_written:
