@@ -196,3 +196,71 @@ def test_help_documents_the_options(capsys):
     out = capsys.readouterr().out
     for opt in ("--data", "--json", "--quarantine-out", "--lang", "--clean-out"):
         assert opt in out
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data_samples"
+
+
+@pytest.mark.skipif(not (SAMPLES / "mdtrt_d.parquet").exists(), reason="no data_samples/")
+def test_malformed_copy_of_the_sample_province(tmp_path, capsys):
+    """GB18030 CSV, float-formatted codes, duplicates, end before begin, non-numeric amounts."""
+    d = tmp_path / "bad"
+    d.mkdir()
+    inst = pd.read_csv(SAMPLES / "institutions.csv", dtype=str)
+    inst.to_csv(d / "institutions.csv", index=False, encoding="gb18030")
+    md = pd.read_parquet(SAMPLES / "mdtrt_d.parquet").head(2000).reset_index(drop=True)
+    fee = pd.read_parquet(SAMPLES / "fee_list_d.parquet")
+    fee = fee[fee["mdtrt_id"].isin(md["mdtrt_id"])].head(3000).reset_index(drop=True)
+    assert len(fee) > 100
+    md_txt = md.astype(str).replace({"nan": "", "NaT": "", "None": ""})
+    # a spreadsheet turned numeric ids into floats
+    md_txt["mdtrt_id"] = md_txt["mdtrt_id"] + ".0"
+    md_txt["psn_no"] = md_txt["psn_no"].astype("int64").astype(float).map("{:.15E}".format)
+    md_txt.loc[[10, 11, 12], "endtime"] = "2000-01-01 00:00:00"
+    dups = md_txt.iloc[[0, 1, 2, 3, 4]]
+    md_txt = pd.concat([md_txt, dups], ignore_index=True)
+    md_txt.to_csv(d / "mdtrt_d.csv", index=False, encoding="gb18030")
+    fee = fee.astype(str).replace({"nan": "", "NaT": "", "None": ""})
+    fee.loc[[0, 1], "det_item_fee_sumamt"] = ["abc", "1,2x"]
+    fee.to_parquet(d / "fee_list_d.parquet", index=False)
+
+    assert main(["validate", "--data", str(d), "--json"]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(out)["tables"]
+    assert rep["institutions"] == {
+        "read": len(inst),
+        "accepted": len(inst),
+        "quarantined": 0,
+        "reasons": {},
+    }
+    assert rep["mdtrt_d"] == {
+        "read": 2005,
+        "accepted": 1997,
+        "quarantined": 8,
+        "reasons": {"duplicate_key": 5, "end_before_begin": 3},
+    }
+    assert rep["fee_list_d"] == {
+        "read": len(fee),
+        "accepted": len(fee) - 2,
+        "quarantined": 2,
+        "reasons": {"not_numeric:det_item_fee_sumamt": 2},
+    }
+    for name in md["psn_name"].dropna().head(50):
+        assert name not in out
+
+    # the float-formatted ids came back as the original digits
+    from riskscore.io import load_table
+
+    ids = load_table(d, "mdtrt_d")
+    assert ids["mdtrt_id"].tolist()[:3] == md["mdtrt_id"].tolist()[:3]
+    assert ids["psn_no"].tolist()[:3] == md["psn_no"].tolist()[:3]
+
+    # and a missing required column refuses the file in one line
+    md_txt.drop(columns=["fixmedins_code"]).to_csv(d / "mdtrt_d.csv", index=False)
+    assert main(["validate", "--data", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "riskscore validate: error: mdtrt_d.csv: missing required column 'fixmedins_code' "
+        "(定点医药机构编号); expected columns: mdtrt_id, psn_no, fixmedins_code, med_type, "
+        "begntime, endtime"
+    )
