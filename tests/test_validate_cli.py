@@ -101,9 +101,11 @@ def test_chinese_summary_by_default_and_english_option(tmp_path, capsys):
     zh = capsys.readouterr().out
     assert "读取" in zh and "隔离" in zh and "数据目录可用" in zh
     assert "end_before_begin 1" in zh and "结算信息" in zh  # missing optional table listed
+    assert "not_numeric:cnt: cnt（数量） 不是数值" in zh  # reason legend
     assert main(["validate", "--data", str(d), "--lang", "en"]) == 0
     en = capsys.readouterr().out
     assert "quarantined" in en and "usable" in en and "notes.txt" in en
+    assert "orphan_encounter: mdtrt_id not in mdtrt_d" in en
     for v in PII_VALUES:
         assert v not in zh and v not in en
 

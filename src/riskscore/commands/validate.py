@@ -84,6 +84,7 @@ _T = {
         "cout": "接受行已写入：{x}",
         "total": "合计：读取 {read} 行，接受 {acc} 行，隔离 {q} 行。",
         "ok": "结论：数据目录可用（必需表齐全且可读）。",
+        "legend": "原因说明：",
         "rule": "计数规则：一行有多个问题只隔离一次（读取 = 接受 + 隔离）；原因按行计数，"
         "同一行可计入多个原因。",
     },
@@ -99,6 +100,7 @@ _T = {
         "cout": "Accepted rows written to: {x}",
         "total": "Total: {read} rows read, {acc} accepted, {q} quarantined.",
         "ok": "Result: the folder is usable (required tables present and readable).",
+        "legend": "Reason codes:",
         "rule": "Counting rule: a row with several problems is quarantined once (read = "
         "accepted + quarantined); reasons count rows per reason, so one row can count "
         "under several reasons.",
@@ -134,6 +136,10 @@ def summary(
         cells = [_ljust(r[0], widths[0])] + [_rjust(r[i], widths[i]) for i in (1, 2, 3)]
         lines.append("  ".join(cells) + "  " + r[4])
     lines += ["", t["total"].format(**tot), t["rule"]]
+    legend = _legend(report, lang)
+    if legend:
+        lines.append(t["legend"])
+        lines += [f"  {code}: {text}" for code, text in legend]
     if report.get("missing_optional"):
         names = [
             f"{n}（{TABLES[n].zh}）" if lang == "zh" else n for n in report["missing_optional"]
@@ -152,6 +158,28 @@ def summary(
         lines.append(t["cout"].format(x=clean_out))
     lines.append(t["ok"])
     return "\n".join(lines) + "\n"
+
+
+def _legend(report: dict, lang: str) -> list[tuple[str, str]]:
+    """Meaning of every reason code in the report (``kind`` or ``kind:column``)."""
+    from riskscore.io import REASONS_DOC
+
+    out = []
+    seen = set()
+    for name, c in report["tables"].items():
+        for code in sorted(c["reasons"]):
+            if code in seen:
+                continue
+            seen.add(code)
+            kind, _, col = code.partition(":")
+            zh, en = REASONS_DOC.get(kind, (kind, kind))
+            text = zh if lang == "zh" else en
+            if col:
+                spec = TABLES[name]
+                label = f"{col}（{spec.column(col).zh}）" if col in spec.column_names else col
+                text = f"{label} {text}" if lang == "zh" else f"{col}: {text}"
+            out.append((code, text))
+    return out
 
 
 def _width(s: str) -> int:
