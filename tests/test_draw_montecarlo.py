@@ -218,3 +218,47 @@ def test_annual_cap_across_rounds(cap, per_round):
     # annual π from the plan's exact dynamic programme
     pi_year = annual_inclusion_probability(n_units, per_round, cap)
     _check_frequencies(at_least_once, dict.fromkeys(frame, pi_year), reps)
+
+
+def test_plan_pi_matches_draw_frequencies_over_the_year():
+    """End to end: π written by the plan (inclusion.csv) against 8,000 simulated years of two
+    rounds each (cap 1 so that round 2 excludes round 1's targets)."""
+    from pathlib import Path
+
+    import yaml
+
+    from riskscore.paths import POLICIES_DIR
+    from riskscore.plan import build_plan, read_scores
+    from riskscore.policy import validate_policy
+
+    raw = yaml.safe_load((POLICIES_DIR / "seed000_floor10.yaml").read_text(encoding="utf-8"))
+    raw["sampling"]["annual_cap"] = 1
+    raw["sampling"]["tier_probabilities"] = {"A": 0.1, "B": 0.25, "C": 0.5, "D": 1.0}
+    policy = validate_policy(raw, "mc.yaml")
+    scores = read_scores(Path(__file__).parent / "golden" / "data" / "scores.csv")
+    plan = build_plan(scores, policy)
+    inc = plan.inclusion[plan.inclusion["in_frame"] == 1].set_index("fixmedins_code")
+    frame = inc["tier"].to_dict()
+    strata = plan.summary["strata"]
+    reps = 8_000
+    hits = [Counter(), Counter()]
+    year: Counter = Counter()
+    for r in range(reps):
+        prev: Counter = Counter()
+        for k in (1, 2):
+            inp = _inputs(
+                frame=frame,
+                n_round={t: strata[t]["n_h_rounds"][k - 1] for t in strata},
+                previous=dict(prev),
+                annual_cap=1,
+                round_index=k,
+            )
+            _, selected, _ = select_targets(seed_from_randomness(f"year {r} round {k}"), inp)
+            for codes in selected.values():
+                assert all(prev[c] == 0 for c in codes)
+                hits[k - 1].update(codes)
+                prev.update(codes)
+        year.update(prev)
+    _check_frequencies(hits[0], inc["pi_round_1"].to_dict(), reps)
+    _check_frequencies(hits[1], inc["pi_round_2"].to_dict(), reps)
+    _check_frequencies(year, inc["pi"].to_dict(), reps)
