@@ -553,3 +553,48 @@ def make_world(root: Path, seed: int = 11, n_inst: int = 60) -> dict[str, Path]:
     nxt["rule"] = "fixture"
     nxt.to_csv(dirs["analysis_dir"] / "next_year_credit.csv", index=False)
     return dirs
+
+
+# ---------------------------------------------------------------------- reading rendered reports
+def soup(path_or_html):
+    from bs4 import BeautifulSoup
+
+    text = path_or_html
+    if isinstance(path_or_html, Path):
+        text = path_or_html.read_text(encoding="utf-8")
+    return BeautifulSoup(text, "html.parser")
+
+
+def key_value(doc, key: str, name: str) -> str:
+    """Raw ``data-value`` of key figure ``name`` in the key-figure box ``key``."""
+    table = doc.find("table", attrs={"data-key": key})
+    assert table is not None, f"no key-figure table {key}"
+    row = table.find("tr", attrs={"data-name": name})
+    assert row is not None, f"no key figure {name} in {key}"
+    return row.find("td")["data-value"]
+
+
+def table_rows(doc, key: str) -> list[dict[str, str]]:
+    """Rows of the table with ``data-key=key`` as header text → cell text."""
+    table = doc.find("table", attrs={"data-key": key})
+    assert table is not None, f"no table {key}"
+    head = (
+        [th.get_text(strip=True) for th in table.find("thead").find_all("th")]
+        if table.find("thead")
+        else [th.get_text(strip=True) for th in table.find("tr").find_all("th")]
+    )
+    rows = []
+    body = table.find("tbody") or table
+    for tr in body.find_all("tr"):
+        cells = [c.get_text(strip=True) for c in tr.find_all(["td", "th"])]
+        if cells and cells != head:
+            rows.append(dict(zip(head, cells, strict=False)))
+    return rows
+
+
+def number(text: str) -> float:
+    """Parse a displayed number ("1,234.5", "12.5%")."""
+    t = text.replace(",", "").strip()
+    if t.endswith("%"):
+        return float(t[:-1]) / 100
+    return float(t)

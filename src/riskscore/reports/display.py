@@ -149,31 +149,23 @@ def table(
 
 
 def figure(fig, alt: str = "") -> bytes:
-    """Display a matplotlib figure as an embedded PNG and close it.
+    """Display a matplotlib figure as an embedded PNG (``<img alt=…>``) and close it.
 
     Returns
     -------
     bytes
         The PNG data.
     """
+    import base64
+
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=_FIGURE_DPI, bbox_inches="tight", facecolor="white")
     plt.close(fig)
     data = buf.getvalue()
-    try:
-        from IPython.display import Image, display
-
-        display(Image(data=data, format="png", alt=alt) if _image_takes_alt() else Image(data))
-    except ImportError:  # pragma: no cover
-        pass
+    b64 = base64.b64encode(data).decode("ascii")
+    _display_html(
+        f'<img class="rs-chart" alt="{html.escape(alt)}" src="data:image/png;base64,{b64}"/>'
+    )
     return data
-
-
-def _image_takes_alt() -> bool:
-    import inspect
-
-    from IPython.display import Image
-
-    return "alt" in inspect.signature(Image.__init__).parameters

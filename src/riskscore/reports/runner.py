@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import datetime as _dt
 import html as _html
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,8 +38,13 @@ NOTE_TAG = "analyst-note"
 
 PRINT_CSS = """
 <style>
-  body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-         "Microsoft YaHei", "PingFang SC", system-ui, sans-serif; }
+  :root {
+    --rs-font: "Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+               "Microsoft YaHei", "PingFang SC", system-ui, sans-serif;
+    --jp-content-font-family: var(--rs-font);
+    --jp-ui-font-family: var(--rs-font);
+  }
+  body { font-family: var(--rs-font); }
   .jp-RenderedHTMLCommon table.rs-table, .jp-RenderedHTMLCommon table.rs-key {
          border-collapse: collapse; margin: 0.5em 0 1em 0; font-size: 0.92em; }
   .jp-RenderedHTMLCommon table.rs-table th, .jp-RenderedHTMLCommon table.rs-table td,
@@ -216,7 +222,7 @@ def render_html(notebook: str | Path, html_path: str | Path, lang: str = "zh") -
                 break
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     html_lang = "zh-CN" if lang == "zh" else "en"
-    body = body.replace("<html>", f'<html lang="{html_lang}">', 1)
+    body = re.sub(r"<html[^>]*>", f'<html lang="{html_lang}">', body, count=1)
     body = body.replace("</head>", PRINT_CSS + "</head>", 1)
     Path(html_path).write_text(body, encoding="utf-8")
     return warnings_found
@@ -231,6 +237,7 @@ def run_report(
     kernel_name: str = "python3",
     progress: bool = True,
     timeout: int = 900,
+    cwd: str | Path | None = None,
 ) -> ReportRun:
     """Execute template ``name`` with papermill and render it to HTML.
 
@@ -251,6 +258,9 @@ def run_report(
         Show papermill's tqdm progress bar over the cells.
     timeout : int
         Seconds allowed per cell.
+    cwd : str or Path, optional
+        Working directory of the kernel (relative folder parameters are resolved from it);
+        default: the current directory.
 
     Returns
     -------
@@ -282,7 +292,7 @@ def run_report(
             parameters=values,
             kernel_name=kernel_name,
             progress_bar=progress,
-            cwd=str(Path.cwd()),
+            cwd=str(Path(cwd) if cwd is not None else Path.cwd()),
             execution_timeout=timeout,
             report_mode=False,
         )
