@@ -8,6 +8,7 @@ scoring plumbing); the others run the real pipeline on a generated province
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -212,10 +213,14 @@ def small_province(tmp_path_factory):
     if not _has_synth():
         pytest.skip("riskscore synth not available yet")
     d = tmp_path_factory.mktemp("prov") / "data"
-    assert main(["synth", "--out", str(d), "--institutions", "60", "--seed", "3"]) == 0
+    assert (
+        main(["synth", "--out", str(d), "--institutions", "40", "--seed", "3", "--no-progress"])
+        == 0
+    )
     return d
 
 
+@pytest.mark.slow
 @needs_synth
 def test_score_on_generated_province(small_province, tmp_path, capsys):
     out = tmp_path / "out"
@@ -229,6 +234,7 @@ def test_score_on_generated_province(small_province, tmp_path, capsys):
     assert (s["expected_loss"] >= 0).all()
 
 
+@pytest.mark.slow
 @needs_synth
 def test_without_fee_list_scoring_runs_and_names_skipped(small_province, tmp_path, capsys):
     d = tmp_path / "nofee"
@@ -239,6 +245,13 @@ def test_without_fee_list_scoring_runs_and_names_skipped(small_province, tmp_pat
     assert main(["score", "--data", str(d), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "fee_list_d" in text and "跳过" in text
+    meta = json.loads((out / "score_meta.json").read_text(encoding="utf-8"))
+    skipped = {d["indicator_id"]: d["reason"] for d in meta["indicators_skipped"]}
+    for ind in ("op_days_over_limit", "dc_b7_pairs", "ot_b8_frequency"):
+        assert ind in skipped and "fee_list_d" in skipped[ind]
+        assert ind in text
+    assert meta["indicators_computed"]  # encounter-level indicators still ran
+    assert "if_after_death" in meta["indicators_computed"]
     s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
     assert len(s) == len(pd.read_csv(d / "institutions.csv"))
     assert s["risk_score"].notna().all()

@@ -296,6 +296,7 @@ class RiskScorer(BaseEstimator):
         trim: float = 0.1,
         peer_quantile: float = 0.5,
         credibility: float = 0.9,
+        min_norm: float = 0.0,
         max_prior_strength: float | None = None,
         family_weights: Mapping | None = None,
         tiers: Mapping | None = None,
@@ -309,6 +310,7 @@ class RiskScorer(BaseEstimator):
         self.trim = trim
         self.peer_quantile = peer_quantile
         self.credibility = credibility
+        self.min_norm = min_norm
         self.max_prior_strength = max_prior_strength
         self.family_weights = family_weights
         self.tiers = tiers
@@ -569,6 +571,8 @@ class RiskScorer(BaseEstimator):
             lo_r = special.gammaincinv(a + x, q) / (n + b)
         lower = np.where(prop, lo_p, lo_r)
         norm = d["norm"].to_numpy(float)
+        norm = np.where(prop, np.maximum(norm, float(self.min_norm)), norm)
+        d["norm"] = norm
         d["rate"] = np.where(n > 0, x / np.where(n > 0, n, 1), 0.0)
         d["shrunk_rate"] = shrunk
         d["lower_rate"] = lower
