@@ -550,7 +550,7 @@ def analyze(
         Status date for the tracker and credit rule (default: today).
     round_ : str, optional
         Analyse one round of a multi-round frame.
-    ci : {"normal", "t", "wilson"}
+    ci : {"normal", "t", "wilson", "kg"}
     singleton : {"collapse", "nan"}
     flag_quantile : float
     credit_rule : CreditRule, optional

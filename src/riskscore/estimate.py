@@ -21,8 +21,10 @@ means); ``singleton="nan"`` instead returns NaN with the reason in ``note``.
 
 Intervals are normal (``ci="normal"``, the default, ±1.96·se). ``ci="t"`` uses Student t
 with ``n − H`` degrees of freedom; ``ci="wilson"`` (rates only) a Wilson interval on the
-effective sample size ``n_eff = p(1−p)/v`` (Korn–Graubard style), which stays inside [0, 1]
-and is not degenerate when no violation was found in a small stratum. Rate intervals are
+effective sample size ``n_eff = p(1−p)/v``, which stays inside [0, 1] and is not
+degenerate when no violation was found in a small stratum; ``ci="kg"`` (rates only) the
+Korn–Graubard (1998) interval — Clopper–Pearson on the effective sample size adjusted by the
+design degrees of freedom — conservative, recommended when tiers have only a few inspections. Rate intervals are
 clipped to [0, 1]; this never changes whether the true rate is covered.
 
 Only inspections whose origin is the random draw (``origin == "draw"``) may enter these
@@ -43,7 +45,7 @@ from riskscore.errors import RiskscoreError
 Z95 = 1.959963984540054
 """Two-sided 95 % normal quantile."""
 
-CI_METHODS = ("normal", "t", "wilson")
+CI_METHODS = ("normal", "t", "wilson", "kg")
 SINGLETON_METHODS = ("collapse", "nan")
 
 
@@ -289,7 +291,22 @@ def _interval(est: float, var: float, *, ci: str, df: int, rate: bool, n: int) -
         centre = (p + z * z / (2 * n_eff)) / denom
         half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
         return se, max(centre - half, 0.0), min(centre + half, 1.0)
-    q = float(stats.t.ppf(0.975, df)) if ci == "t" else Z95
+    if ci == "kg" and rate:
+        # Korn & Graubard (1998): Clopper–Pearson on the effective sample size, with the
+        # design degrees of freedom
+        p = min(max(est, 0.0), 1.0)
+        n_eff = p * (1 - p) / var if var > 0 and 0 < p < 1 else float(n)
+        n_eff = (
+            min(n_eff * (Z95 / float(stats.t.ppf(0.975, df))) ** 2, float(n))
+            if (var > 0 and 0 < p < 1)
+            else n_eff
+        )
+        n_eff = max(n_eff, 1e-9)
+        x = p * n_eff
+        lo = float(stats.beta.ppf(0.025, x, n_eff - x + 1)) if x > 0 else 0.0
+        hi = float(stats.beta.ppf(0.975, x + 1, n_eff - x)) if x < n_eff else 1.0
+        return se, lo, hi
+    q = float(stats.t.ppf(0.975, df)) if ci in ("t", "kg") else Z95
     lo, hi = est - q * se, est + q * se
     if rate:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
@@ -340,7 +357,7 @@ def ht_rate(sample: StratifiedSample, y, *, N: int | None = None, ci: str = "nor
     y : array of 0/1 (or any value)
     N : int, optional
         Population size; defaults to ``Σ N_h`` of the frame.
-    ci : {"normal", "t", "wilson"}
+    ci : {"normal", "t", "wilson", "kg"}
     """
     y = _as_y(y, sample)
     N = sample.N if N is None else int(N)
@@ -361,7 +378,7 @@ def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> E
     y : array
     x : array, optional
         Denominator variable (default 1).
-    ci : {"normal", "t", "wilson"}
+    ci : {"normal", "t", "wilson", "kg"}
     """
     y = _as_y(y, sample)
     x = np.ones_like(y) if x is None else _as_y(x, sample)
@@ -393,7 +410,7 @@ def hajek_rate(sample: StratifiedSample, y, *, domain=None, ci: str = "normal") 
     y : array of 0/1
     domain : array of bool, optional
         Domain membership of every sampled unit.
-    ci : {"normal", "t", "wilson"}
+    ci : {"normal", "t", "wilson", "kg"}
     """
     y = _as_y(y, sample)
     d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)

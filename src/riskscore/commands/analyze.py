@@ -45,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--round", dest="round_", metavar="R", help="analyse one round only")
     p.add_argument(
         "--ci",
-        choices=("normal", "t", "wilson"),
+        choices=("normal", "t", "wilson", "kg"),
         default="normal",
-        help="confidence interval (default normal)",
+        help="confidence interval: normal (default), t, wilson, kg (Korn–Graubard, conservative for tiny strata)",
     )
     p.add_argument(
         "--singleton",
