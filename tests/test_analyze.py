@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,6 +88,14 @@ def test_analyze_cli_writes_all_tables(cycle, capsys):
     assert vr["ci_low"] <= vr["estimate"] <= vr["ci_high"]
     # the targeted draw's inspected-only rate exceeds the design-based estimate
     assert e.loc[("overall", "naive_hit_rate"), "estimate"] > vr["estimate"]
+
+    def _no_nan(c):
+        raise AssertionError(f"analysis.json holds {c}")
+
+    summary = json.loads(
+        (out / "analysis.json").read_text(encoding="utf-8"), parse_constant=_no_nan
+    )
+    assert summary["accounting"]["excluded_non_draw"] == 15
     for f in [
         "hit_rate_by_tier.csv",
         "indicator_precision.csv",

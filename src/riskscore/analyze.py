@@ -807,10 +807,22 @@ def analyze(
         "notes": notes,
     }
     (out_dir / "analysis.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
+        json.dumps(_clean(summary), ensure_ascii=False, indent=2, default=_json_default),
+        encoding="utf-8",
     )
     summary["estimates"] = est
     return summary
+
+
+def _clean(o):
+    """NaN → None recursively (strict JSON)."""
+    if isinstance(o, dict):
+        return {k: _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, (float, np.floating)) and not np.isfinite(o):
+        return None
+    return o
 
 
 def _json_default(o):
