@@ -285,6 +285,7 @@ def _tamper_cases() -> list[str]:
         "manifest.json",
         "commitment.json",
         "amendments.jsonl",
+        "amendments_private.jsonl",
         "assignments_current.csv",
     ]
 
@@ -416,6 +417,14 @@ def test_amend_takes_next_eligible_reserve_entry(plan_dir, tmp_path):
     assert e["timestamp"] == "2026-01-20T10:00:00+08:00"
     log = (d / "amendments.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(log) == 1 and json.loads(log[0])["hash"] == e["hash"]
+    # the free-text reason (health data here) stays in the private log, hashed in the public one
+    assert "因病住院" not in log[0]
+    priv = json.loads((d / "amendments_private.jsonl").read_text(encoding="utf-8"))
+    assert priv["reason"] == "因病住院"
+    assert (
+        json.loads(log[0])["reason_sha256"]
+        == hashlib.sha256(f"{priv['nonce']}\n因病住院".encode()).hexdigest()
+    )
     # locked outputs untouched
     assert (d / "assignments.csv").read_bytes() == (GOLDEN / "assignments.csv").read_bytes()
     cur = _rows(d / "assignments_current.csv")
@@ -622,3 +631,38 @@ def test_auditor_one_liners(amended_draw):
         ["sha256sum"], input=m["randomness"]["canonical"], capture_output=True, text=True
     ).stdout.split()[0]
     assert seed == m["randomness"]["seed_sha256"]
+
+
+def test_public_copy_verifies_targets_without_the_private_files(amended_draw, tmp_path, capsys):
+    pub = tmp_path / "public"
+    shutil.copytree(amended_draw, pub)
+    for name in ("inputs/conflicts.csv", "inputs/conflicts_salt.txt", "amendments_private.jsonl"):
+        (pub / name).unlink()
+    assert cli(["verify", str(pub)]) == 0
+    assert "public copy" in capsys.readouterr().out
+    for name in (
+        "targets.csv",
+        "frame.csv",
+        "assignments.csv",
+        "reserve.csv",
+        "inputs/params.json",
+    ):
+        bad = tmp_path / f"bad_{name.replace('/', '_')}"
+        shutil.copytree(pub, bad)
+        p = bad / name
+        b = bytearray(p.read_bytes())
+        b[len(b) // 2] ^= 0x01
+        p.write_bytes(bytes(b))
+        assert cli(["verify", str(bad)]) == 1, name
+    # a forged but self-consistent target list is caught by re-drawing the targets
+    forged = tmp_path / "forged"
+    shutil.copytree(pub, forged)
+    m = json.loads((forged / "manifest.json").read_text(encoding="utf-8"))
+    rows = (forged / "targets.csv").read_text(encoding="utf-8").splitlines()
+    first = rows[1].split(",")[0]
+    other = next(c for c in sorted(m["pi"]) if c not in "".join(rows))
+    (forged / "targets.csv").write_text(
+        "\n".join([rows[0], rows[1].replace(first, other), *rows[2:]]) + "\n", encoding="utf-8"
+    )
+    with pytest.raises(VerificationError, match="targets.csv"):
+        verify_draw(forged)

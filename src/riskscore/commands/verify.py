@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="re-run a draw from DRAW_DIR/inputs and compare every byte (独立核验)",
         description=(
             "Exit 0 when inputs, commitment, randomness, outputs, manifest and amendments all "
-            "match; otherwise exit 1 with one line naming what differs."
+            "match; otherwise exit 1 with one line naming what differs. A public copy without "
+            "inputs/conflicts.csv and inputs/conflicts_salt.txt is checked except the teams."
         ),
     )
     p.add_argument("draw_dir", type=Path, help="DRAW_DIR")
@@ -34,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     n_am = verify_amendments(args.draw_dir)
     h = hashlib.sha256((args.draw_dir / "manifest.json").read_bytes()).hexdigest()
+    if not (args.draw_dir / "inputs" / "conflicts.csv").exists():
+        print(
+            "公开副本 public copy: targets, frame, hashes, commitment and amendment chain checked; "
+            "teams and reserve lists were not re-drawn (the conflict-of-interest list is private)"
+        )
     print(
         f"核验通过 verified: round {m['round']['index']} ({m['round']['name']}), "
         f"{m['counts']['selected']} targets, manifest sha256 {h}, {n_am} amendment(s)"

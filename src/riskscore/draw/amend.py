@@ -3,8 +3,13 @@
 ``amend`` appends one JSON line to ``DRAW_DIR/amendments.jsonl``::
 
     {"seq", "timestamp", "round", "fixmedins_code", "team_id", "removed", "added", "added_unit",
-     "reserve_rank", "reason_code", "reason", "skipped": [{"inspector_id", "why"}],
+     "reserve_rank", "reason_code", "reason_sha256", "skipped": [{"inspector_id", "why"}],
      "prev_hash", "hash"}
+
+The free-text reason may hold personal data (an inspector's illness): it is kept in
+``amendments_private.jsonl`` (``{"seq", "nonce", "reason"}``) and the public line carries only
+``reason_sha256 = SHA-256(nonce "\\n" reason)``; ``verify`` checks the two agree when the private
+file is present.
 
 ``prev_hash`` of the first line is the SHA-256 of ``manifest.json``; ``hash`` is the SHA-256 of
 the line's canonical JSON without ``hash``. The replacement is the first entry of the target's
@@ -21,9 +26,13 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import secrets
 from pathlib import Path
 
 from riskscore.errors import RiskscoreError, VerificationError
+
+PRIVATE_LOG = "amendments_private.jsonl"
+"""Free-text reasons with their nonces (internal; the public log holds only their SHA-256)."""
 
 REASON_CODES = {
     "unavailable": "因客观原因无法参加检查 unable to attend",
@@ -118,26 +127,46 @@ class _State:
         )
 
 
-def _read_log(d: Path) -> list[dict]:
-    p = d / "amendments.jsonl"
+def _reason_hash(nonce: str, reason: str) -> str:
+    return hashlib.sha256(f"{nonce}\n{reason}".encode()).hexdigest()
+
+
+def _read_log(d: Path, name: str = "amendments.jsonl") -> list[dict]:
+    p = d / name
     if not p.exists():
         return []
     try:
         text = p.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise VerificationError("amendments.jsonl: not UTF-8") from None
+        raise VerificationError(f"{name}: not UTF-8") from None
     if not text.endswith("\n"):
-        raise VerificationError("amendments.jsonl: last line is not terminated by a newline")
+        raise VerificationError(f"{name}: last line is not terminated by a newline")
     out = []
     for n, line in enumerate(text[:-1].split("\n"), start=1):
         try:
             e = json.loads(line)
         except json.JSONDecodeError:
-            raise VerificationError(f"amendments.jsonl line {n}: not valid JSON") from None
+            raise VerificationError(f"{name} line {n}: not valid JSON") from None
         if not isinstance(e, dict) or _canon(e).decode("utf-8") != line:
-            raise VerificationError(f"amendments.jsonl line {n}: not in canonical form")
+            raise VerificationError(f"{name} line {n}: not in canonical form")
         out.append(e)
     return out
+
+
+def _check_private(d: Path, entries: list[dict]) -> None:
+    """Check the private reasons against the public ``reason_sha256`` (when present)."""
+    if not (d / PRIVATE_LOG).exists():
+        return
+    priv = _read_log(d, PRIVATE_LOG)
+    if len(priv) != len(entries):
+        raise VerificationError(
+            f"{PRIVATE_LOG}: {len(priv)} lines but amendments.jsonl has {len(entries)}"
+        )
+    for n, (p, e) in enumerate(zip(priv, entries, strict=True), start=1):
+        if p.get("seq") != n or _reason_hash(str(p.get("nonce")), str(p.get("reason"))) != e.get(
+            "reason_sha256"
+        ):
+            raise VerificationError(f"{PRIVATE_LOG} line {n}: reason does not match reason_sha256")
 
 
 def _replay(d: Path, entries: list[dict]) -> tuple[_State, str]:
@@ -176,6 +205,8 @@ def verify_amendments(d: Path, manifest: dict | None = None) -> int:
     d = Path(d)
     entries = _read_log(d)
     if not entries:
+        if (d / PRIVATE_LOG).exists():
+            raise VerificationError(f"{PRIVATE_LOG}: present but amendments.jsonl is empty")
         if (d / "assignments_current.csv").exists():
             cur = (d / "assignments_current.csv").read_bytes()
             if cur != (d / "assignments.csv").read_bytes():
@@ -184,6 +215,7 @@ def verify_amendments(d: Path, manifest: dict | None = None) -> int:
                 )
         return 0
     state, _ = _replay(d, entries)
+    _check_private(d, entries)
     cur = d / "assignments_current.csv"
     if cur.exists() and cur.read_bytes() != state.render():
         raise VerificationError("assignments_current.csv: differs from the replayed amendments")
@@ -239,6 +271,7 @@ def amend(
         )
     added, rank, skipped = state.choose(target, unavailable)
     ts = timestamp or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    nonce = secrets.token_hex(16)
     body = {
         "seq": len(entries) + 1,
         "timestamp": ts,
@@ -250,13 +283,17 @@ def amend(
         "added_unit": state.unit.get(added, ""),
         "reserve_rank": rank,
         "reason_code": reason_code,
-        "reason": reason,
+        "reason_sha256": _reason_hash(nonce, reason),
         "skipped": skipped,
         "prev_hash": prev,
     }
     body["hash"] = hashlib.sha256(_canon(body)).hexdigest()
+    with open(d / PRIVATE_LOG, "a", encoding="utf-8") as fh:
+        fh.write(
+            _canon({"seq": body["seq"], "nonce": nonce, "reason": reason}).decode("utf-8") + "\n"
+        )
     with open(d / "amendments.jsonl", "a", encoding="utf-8") as fh:
         fh.write(_canon(body).decode("utf-8") + "\n")
     state.apply(target, unavailable, added)
     (d / "assignments_current.csv").write_bytes(state.render())
-    return body
+    return {**body, "reason": reason}

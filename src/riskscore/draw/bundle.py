@@ -34,7 +34,15 @@ from pathlib import Path
 import yaml
 
 from riskscore import __version__
-from riskscore.draw.core import DrawInputs, DrawResult, Inspector, inclusion_probabilities, run_draw
+from riskscore.draw.core import (
+    DrawInputs,
+    DrawResult,
+    Inspector,
+    inclusion_probabilities,
+    matching_order,
+    run_draw,
+    select_targets,
+)
 from riskscore.draw.tickets import canonical_randomness, seed_from_randomness
 from riskscore.errors import RiskscoreError, VerificationError
 from riskscore.policy import team_size, validate_policy
@@ -89,13 +97,21 @@ def salted_conflicts_sha(conflicts: bytes, salt: str) -> str:
 class InputFiles:
     """Canonical input files as bytes (name → bytes) plus the conflicts salt."""
 
-    files: dict[str, bytes]
-    salt: str
+    files: dict[str, bytes | None]
+    salt: str | None
+
+    @property
+    def public(self) -> bool:
+        """True for a public copy: the private conflict list and its salt are absent."""
+        return self.files.get("conflicts.csv") is None
 
     def hashes(self) -> dict[str, str]:
+        """``inputs/<name> → sha256`` (conflicts salted; left out of a public copy)."""
         out = {}
         for name in INPUT_FILES:
             b = self.files[name]
+            if b is None:
+                continue
             if name == "conflicts.csv":
                 out[f"inputs/{name}"] = "salted:" + salted_conflicts_sha(b, self.salt)
             else:
@@ -234,13 +250,19 @@ def build_inputs(
 
 def read_inputs(draw_dir: Path) -> InputFiles:
     d = Path(draw_dir) / "inputs"
-    files = {}
+    files: dict[str, bytes | None] = {}
+    salt_p = d / "conflicts_salt.txt"
+    if not (d / "conflicts.csv").exists() and not salt_p.exists():
+        files["conflicts.csv"] = None  # a public copy: the private conflict list is withheld
     for name in INPUT_FILES:
         p = d / name
+        if name in files:
+            continue
         if not p.exists():
             raise VerificationError(f"inputs/{name}: missing from {draw_dir}")
         files[name] = p.read_bytes()
-    salt_p = d / "conflicts_salt.txt"
+    if files["conflicts.csv"] is None:
+        return InputFiles(files=files, salt=None)
     if not salt_p.exists():
         raise VerificationError(
             "inputs/conflicts_salt.txt: missing (needed to check the conflicts hash)"
@@ -304,12 +326,16 @@ def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
             ["inspector_id", "unit", "cert_valid_until", "status"],
         )
     ]
-    conflicts = {
-        (r["inspector_id"], r["fixmedins_code"])
-        for r in read_csv_bytes(
-            f["conflicts.csv"], "inputs/conflicts.csv", ["inspector_id", "fixmedins_code"]
-        )
-    }
+    conflicts = (
+        set()
+        if f["conflicts.csv"] is None
+        else {
+            (r["inspector_id"], r["fixmedins_code"])
+            for r in read_csv_bytes(
+                f["conflicts.csv"], "inputs/conflicts.csv", ["inspector_id", "fixmedins_code"]
+            )
+        }
+    )
     joint = policy["teams"]["joint"]
     inp = DrawInputs(
         year=int(params["year"]),
@@ -372,6 +398,8 @@ def check_commitment(rec: dict, inputs: InputFiles, where: str = "commitment.jso
     if sha256_bytes(json_bytes(body)) != rec.get("commitment_sha256"):
         raise VerificationError(f"{where}: commitment_sha256 does not match its content")
     now = inputs.hashes()
+    if inputs.public and "inputs/conflicts.csv" in rec.get("inputs", {}):
+        now["inputs/conflicts.csv"] = rec["inputs"]["inputs/conflicts.csv"]
     for name, h in rec["inputs"].items():
         if now.get(name) != h:
             raise VerificationError(
@@ -497,6 +525,7 @@ def build_manifest(
     params: dict,
     policy_sha: str,
     commitment: dict | None,
+    conflicts_hash: str | None = None,
 ) -> dict:
     probs = inclusion_probabilities(inp)
     rnd_bytes = randomness.encode("utf-8")
@@ -528,7 +557,11 @@ def build_manifest(
             "fallback": commitment.get("randomness_fallback") if commitment else None,
         },
         "commitment_sha256": commitment.get("commitment_sha256") if commitment else None,
-        "inputs": {**inputs.hashes(), "inputs/randomness.txt": sha256_bytes(rnd_bytes)},
+        "inputs": {
+            **inputs.hashes(),
+            **({"inputs/conflicts.csv": conflicts_hash} if conflicts_hash else {}),
+            "inputs/randomness.txt": sha256_bytes(rnd_bytes),
+        },
         "outputs": {name: sha256_bytes(b) for name, b in sorted(outputs.items())},
         "counts": {
             "frame": len(frame_rows),
@@ -540,12 +573,43 @@ def build_manifest(
     }
 
 
-def compute_draw(inputs: InputFiles, randomness: str, commitment: dict | None):
-    """Inputs + randomness → (outputs bytes, manifest dict, DrawInputs, DrawResult)."""
+def compute_draw(
+    inputs: InputFiles,
+    randomness: str,
+    commitment: dict | None,
+    teams_from: Path | None = None,
+    conflicts_hash: str | None = None,
+):
+    """Inputs + randomness → (outputs bytes, manifest dict, DrawInputs, DrawResult).
+
+    For a public copy (no conflict list) only the targets are re-drawn; ``teams_from`` then
+    names the draw folder whose ``assignments.csv`` and ``reserve.csv`` are taken as they are
+    (their hashes are still checked against the manifest).
+    """
     inp, params, _policy = parse_inputs(inputs)
     seed = seed_from_randomness(randomness)
-    res = run_draw(seed, inp)
-    outputs = render_outputs(inp, res)
+    if inputs.public:
+        if teams_from is None:
+            raise VerificationError("inputs/conflicts.csv: missing; teams cannot be re-drawn")
+        strata, selected, tix = select_targets(seed, inp)
+        order = matching_order(seed, inp, selected)
+        res = DrawResult(
+            strata=strata,
+            selected=selected,
+            order=order,
+            teams={c: [] for c in order},
+            reserve={c: [] for c in order},
+            target_tickets=tix,
+        )
+        outputs = render_outputs(inp, res)
+        for name in ("assignments.csv", "reserve.csv"):
+            p = Path(teams_from) / name
+            if not p.exists():
+                raise VerificationError(f"{name}: missing")
+            outputs[name] = p.read_bytes()
+    else:
+        res = run_draw(seed, inp)
+        outputs = render_outputs(inp, res)
     manifest = build_manifest(
         inputs,
         randomness,
@@ -554,6 +618,7 @@ def compute_draw(inputs: InputFiles, randomness: str, commitment: dict | None):
         params,
         sha256_bytes(inputs.files["policy.yaml"]),
         commitment,
+        conflicts_hash if inputs.public else None,
     )
     return outputs, manifest, inp, res
 
@@ -620,6 +685,8 @@ def verify_draw(draw_dir: str | Path) -> dict:
         raise VerificationError("inputs/randomness.txt: not UTF-8") from None
     recorded = manifest.get("inputs", {})
     now = {**inputs.hashes(), "inputs/randomness.txt": sha256_bytes(rp.read_bytes())}
+    if inputs.public and "inputs/conflicts.csv" in recorded:
+        now["inputs/conflicts.csv"] = recorded["inputs/conflicts.csv"]
     for name in sorted(set(recorded) | set(now)):
         if recorded.get(name) != now.get(name):
             raise VerificationError(f"{name}: sha256 differs from manifest.json")
@@ -639,7 +706,13 @@ def verify_draw(draw_dir: str | Path) -> dict:
             raise VerificationError("commitment.json: commitment_sha256 differs from manifest.json")
     elif manifest.get("commitment_sha256"):
         raise VerificationError("commitment.json: missing but manifest.json records a commitment")
-    outputs, expected, _inp, _res = compute_draw(inputs, randomness, commitment)
+    outputs, expected, _inp, _res = compute_draw(
+        inputs,
+        randomness,
+        commitment,
+        teams_from=d,
+        conflicts_hash=recorded.get("inputs/conflicts.csv"),
+    )
     for name, b in outputs.items():
         p = d / name
         if not p.exists():

@@ -246,6 +246,13 @@ def draw_team(
     )
 
 
+def matching_order(seed: bytes, inp: DrawInputs, selected: dict[str, list[str]]) -> list[str]:
+    """Selected targets in random matching order (随机匹配顺序): by ``order`` ticket."""
+    chosen = sorted(c for codes in selected.values() for c in codes)
+    purpose = f"order|{inp.year}|{inp.round_index}"
+    return [c for _, c in sorted(zip(tickets(seed, purpose, chosen), chosen, strict=True))]
+
+
 def run_draw(seed: bytes, inp: DrawInputs) -> DrawResult:
     """Run one round: targets, matching order, teams and reserve lists (pure function).
 
@@ -265,9 +272,7 @@ def run_draw(seed: bytes, inp: DrawInputs) -> DrawResult:
         When a team or the cap cannot be satisfied; names the constraint.
     """
     strata, selected, tix = select_targets(seed, inp)
-    chosen = sorted(c for codes in selected.values() for c in codes)
-    order_purpose = f"order|{inp.year}|{inp.round_index}"
-    order = [c for _, c in sorted(zip(tickets(seed, order_purpose, chosen), chosen, strict=True))]
+    order = matching_order(seed, inp, selected)
     load: dict[str, int] = {}
     teams: dict[str, list[str]] = {}
     elig: dict[str, list[Inspector]] = {}
@@ -344,6 +349,7 @@ __all__ = [
     "draw_team",
     "eligible_for",
     "inclusion_probabilities",
+    "matching_order",
     "qualified",
     "run_draw",
     "select_lowest",
