@@ -189,3 +189,24 @@ def test_inspection_dates_follow_round_window_and_policy_deadline(tmp_path):
     assert res["result_id"].str.startswith(("D1-", "C1-")).all()
     meta = (out / "inspect_sim.json").read_text(encoding="utf-8")
     assert '"deadline": "2025-12-31"' in meta
+
+
+def test_items_assigned_from_the_item_list(tmp_path):
+    data, _, draw = make_province(tmp_path)
+    pd.DataFrame(
+        {
+            "item_id": ["K1", "K2", "G1"],
+            "item_name": ["a", "b", "c"],
+            "target_type": ["定点医疗机构", "定点零售药店", "定点医疗机构"],
+            "content": "x",
+            "item_class": ["key", "key", "general"],
+            "method": "现场检查",
+            "inspecting_body": "医保局",
+            "legal_basis": "条例",
+        }
+    ).to_csv(data / "inspection_items.csv", index=False)
+    out = tmp_path / "r"
+    assert main(["inspect-sim", "--draw", str(draw), "--data", str(data), "--out", str(out)]) == 0
+    res = pd.read_csv(out / "results.csv")
+    # no institutions table: every institution gets the non-pharmacy key item
+    assert set(res["item_id"]) == {"K1"}

@@ -306,6 +306,7 @@ def simulate_inspections(
     complaints: int = 10,
     deadline: dt.date | None = None,
     window: tuple[dt.date | None, dt.date | None] = (None, None),
+    items: pd.DataFrame | None = None,
     settings: SimSettings | None = None,
 ) -> pd.DataFrame:
     """Simulate the inspection results of a draw (模拟检查结果).
@@ -328,6 +329,12 @@ def simulate_inspections(
     window : (date, date), optional
         The round's start and end (manifest); inspections fall inside it and before the
         deadline. Without it: ``settings.window_days`` before the deadline.
+    items : DataFrame, optional
+        Inspection items (抽查事项清单: ``item_id``, ``target_type``, optional ``pharmacy``
+        flag of the institution in ``pharmacy_codes``); each inspection gets one key item at
+        random from those whose target type fits the institution (药店 items for pharmacies,
+        the others for hospitals and clinics), from its own stream ``default_rng([seed, 1])``.
+        Without it ``item_id`` stays empty.
     settings : SimSettings, optional
 
     Returns
@@ -373,6 +380,19 @@ def simulate_inspections(
         )
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["violation_found"] = out["violation_found"].astype(int)
+    if items is not None and len(items):
+        it = items.sort_values("item_id")
+        is_pharm_item = it["target_type"].astype(str).str.contains("药店")
+        pharm_codes = set(items.attrs.get("pharmacy_codes", ()))
+        pools = {
+            True: it.loc[is_pharm_item, "item_id"].tolist() or it["item_id"].tolist(),
+            False: it.loc[~is_pharm_item, "item_id"].tolist() or it["item_id"].tolist(),
+        }
+        u = np.random.default_rng([seed, 1]).random(len(out))
+        out["item_id"] = [
+            pools[c in pharm_codes][int(x * len(pools[c in pharm_codes]))]
+            for c, x in zip(out["fixmedins_code"], u, strict=True)
+        ]
     return out
 
 
@@ -393,6 +413,21 @@ def run_inspect_sim(
     frame = read_frame(draw_dir)
     truth = read_truth_outcomes(data_dir)
     types = read_truth_types(data_dir)
+    items = None
+    if any((data_dir / f"inspection_items{ext}").exists() for ext in (".csv", ".xlsx", ".parquet")):
+        from riskscore.io import load_table
+
+        tab = load_table(data_dir, "inspection_items")
+        if tab is not None and len(tab):
+            key = tab[tab["item_class"] == "key"]
+            items = (key if len(key) else tab)[["item_id", "target_type"]].astype(str)
+            inst = load_table(data_dir, "institutions")
+            if inst is not None:
+                items.attrs["pharmacy_codes"] = (
+                    inst.loc[inst["medins_type"] == "pharmacy", "fixmedins_code"]
+                    .astype(str)
+                    .tolist()
+                )
     if deadline:
         try:
             dl = dt.date.fromisoformat(deadline)
@@ -409,6 +444,7 @@ def run_inspect_sim(
         complaints=complaints,
         deadline=dl,
         window=round_window(manifest),
+        items=items,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     res.to_csv(out_dir / "results.csv", index=False, encoding="utf-8")
