@@ -243,6 +243,20 @@ def _read_excel(path: Path, known: frozenset[str] | None = None) -> pd.DataFrame
     return df
 
 
+def _parquet_batches(path: Path, batch_rows: int, columns: list[str] | None):
+    """Record batches of a Parquet file (row group by row group, no read-ahead) or of a
+    directory of Parquet parts (one part at a time), so memory stays about one batch."""
+    import pyarrow.parquet as pq
+
+    if path.is_dir():
+        parts = sorted(p for p in path.rglob("*.parquet") if p.is_file())
+    else:
+        parts = [path]
+    for part in parts:
+        with pq.ParquetFile(part) as pf:
+            yield from pf.iter_batches(batch_size=batch_rows, columns=columns)
+
+
 def iter_batches(
     path: Path, info: dict, batch_rows: int = DEFAULT_BATCH_ROWS, columns: list[str] | None = None
 ) -> Iterator[pd.DataFrame]:
@@ -273,10 +287,7 @@ def iter_batches(
                     offset += len(chunk)
                     yield chunk
         elif fmt == ".parquet":
-            import pyarrow.dataset as pads
-
-            dset = pads.dataset(path, format="parquet")
-            for batch in dset.to_batches(columns=columns, batch_size=batch_rows):
+            for batch in _parquet_batches(path, batch_rows, columns):
                 if batch.num_rows == 0:
                     continue
                 chunk = batch.to_pandas()
