@@ -247,7 +247,14 @@ class _Backend:
     def register(self, name: str, df: pd.DataFrame):
         view = self._prefix + name
         if self.engine == "duckdb":
-            self.con.con.register(view, df)
+            # copy into DuckDB's native storage once (scanning pandas string columns
+            # repeatedly is many times slower); Arrow is the zero-copy route in
+            import pyarrow as pa
+
+            arrow = pa.Table.from_pandas(df, preserve_index=False)
+            self.con.con.register(view + "_arrow", arrow)
+            self.con.con.execute(f'CREATE TEMP TABLE "{view}" AS SELECT * FROM "{view}_arrow"')
+            self.con.con.unregister(view + "_arrow")
         else:
             sdf = _spark_frame(df)
             self._spark.createDataFrame(sdf, schema=_spark_schema(sdf)).createOrReplaceTempView(
@@ -309,6 +316,12 @@ def _load_tables(source, backend: _Backend, read_parquet_direct: bool) -> tuple[
                 p = data_dir / name / "*.parquet"
             if p.exists() or "*" in str(p):
                 out[name] = _typed(name, backend.read_parquet(name, p))
+            else:  # small tables kept as CSV/XLSX: through the loader
+                from riskscore.io import load_table
+
+                df = load_table(data_dir, name)
+                if df is not None:
+                    out[name] = _typed(name, backend.register(name, _coerce_frame(name, df)))
         if "mdtrt_d" not in out:
             raise RiskscoreError(f"{data_dir}: mdtrt_d.parquet not found (read_parquet_direct)")
         return out, data_dir
