@@ -35,6 +35,7 @@ BLOCK_ENCOUNTERS = 120_000
 
 # expected fee lines per encounter, used to turn a fee-line target into encounter counts
 LINES_PER_ENC = {11: 3.6, 13: 4.2, 14: 3.0, 21: 55.0, 41: 1.5}
+LINES_CALIBRATION = 0.885  # measured fee lines / expected at 0.45M, 1M and 10M targets
 LINES_PER_STAY = {"rehabilitation": 220.0, "psychiatric": 170.0, "oncology": 26.0, "dialysis": 30.0}
 FAMILY_TYPES = {
     "over_prescription": {"hospital", "clinic", "pharmacy"},
@@ -341,7 +342,7 @@ def plan_province(pv: Province) -> list[InstCtx]:
         if row.specialty in LINES_PER_STAY:
             lpe[21] = LINES_PER_STAY[row.specialty]
         per_enc = sum(s * lpe[m] for m, s in mix.items())
-        n_enc = max(30, int(round(lines_i[i] / per_enc)))
+        n_enc = max(30, int(round(lines_i[i] / (per_enc * LINES_CALIBRATION))))
         meds = sorted(mix)
         alloc = reg.allocate(n_enc, np.array([mix[m] for m in meds]))
         counts = {m: int(a) for m, a in zip(meds, alloc, strict=True)}
@@ -1676,6 +1677,9 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
         from tqdm import tqdm
 
         bar = tqdm(total=total_blocks, desc="synth", unit="block", file=__import__("sys").stderr)
+    fh = open(out / "truth_claims.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
+    tw = csv.writer(fh, lineterminator="\n")
+    tw.writerow(["fixmedins_code", "family", "record_table", "record_id"])
     for c in ctxs:
         stock = []
         for b in range(c.nblocks):
@@ -1705,6 +1709,9 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
                 proc_sinks[name].write(
                     _fit(pa.Table.from_pandas(df, preserve_index=False), schemas[name])
                 )
+        tw.writerows(sorted(bo.truth_rows))  # this institution's planted records
+        bo.truth_rows = []
+    fh.close()
     if bar is not None:
         bar.close()
     rows = {}
@@ -1738,18 +1745,17 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     pd.DataFrame(truth, columns=["fixmedins_code", "family"]).to_csv(
         out / "truth.csv", index=False, lineterminator="\n"
     )
-    with open(out / "truth_claims.csv", "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["fixmedins_code", "family", "record_table", "record_id"])
-        w.writerows(sorted(bo.truth_rows))
     decoys = sorted((c.code, c.decoy) for c in ctxs if c.decoy)
     pd.DataFrame(decoys, columns=["fixmedins_code", "kind"]).to_csv(
         out / "truth_decoys.csv", index=False, lineterminator="\n"
     )
     orng = rng_for(cfg.seed, 10)
     found, amount = [], []
+    by_inst: dict[str, float] = {}
+    for (code, _f), v in sorted(bo.improper.items()):
+        by_inst[code] = by_inst.get(code, 0.0) + v
     for c in ctxs:
-        planted = sum(v for (code, _f), v in bo.improper.items() if code == c.code)
+        planted = by_inst.get(c.code, 0.0)
         if c.violator:
             f = orng.random() < 0.85
             amt = planted * orng.uniform(0.6, 1.0) if f else 0.0
