@@ -247,3 +247,22 @@ def test_cli_infeasible_is_one_line(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "overall_floor" in err[0] and "capacity" in err[0]
+
+
+def test_items_from_policy_or_inspection_items_table(tmp_path):
+    scores = read_scores(DATA / "scores.csv")
+    pol = load_policy("seed003_panshi")
+    plan = build_plan(scores, pol, data_dir=DATA)
+    assert [it["item_id"] for it in plan.summary["items"]] == [f"003-{i}" for i in range(1, 9)]
+    data2 = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(DATA, data2)
+    (data2 / "inspection_items.csv").write_text(
+        "item_id,item_name,target_type,content,item_class,method,inspecting_body,legal_basis\n"
+        "T1,零差率销售检查,定点医疗机构,药品是否零差价销售,key,现场检查,医疗保障行政部门,条例第十五条\n",
+        encoding="utf-8",
+    )
+    plan2 = build_plan(scores, pol, data_dir=data2)
+    assert [it["item_id"] for it in plan2.summary["items"]] == ["T1"]
+    assert plan2.summary["items"][0]["source"] == "table inspection_items"

@@ -471,6 +471,25 @@ def build_plan(
         "expected_loss_covered_uniform": float(total / n_frame * el.sum()),
     }
 
+    # 抽查事项清单: the inspection_items table when the policy points to it and it exists
+    items = [dict(it, source="policy") for it in policy["items"]["list"]]
+    if data_dir is not None and policy["items"].get("table"):
+        from riskscore.io import load_table
+
+        tab = load_table(Path(data_dir), policy["items"]["table"])
+        if tab is not None and len(tab):
+            items = [
+                {
+                    "item_id": str(r.item_id),
+                    "item_name": str(r.item_name),
+                    "item_class": str(r.item_class),
+                    "content": str(r.content),
+                    "legal_basis": str(r.legal_basis),
+                    "source": f"table {policy['items']['table']}",
+                }
+                for r in tab.itertuples(index=False)
+            ]
+
     exempt_cost = {
         t: {"institutions": sizes[t], "warning": "π = 0: invisible to every population estimate"}
         for t in s["exempt"]
@@ -525,6 +544,7 @@ def build_plan(
         "expected_findings": findings,
         "exempt": exempt_cost,
         "team_size": k,
+        "items": items,
         "scores_file": str(scores_path) if scores_path else None,
         "scores_sha256": _file_sha(Path(scores_path)) if scores_path else None,
         "data_dir": str(Path(data_dir).resolve()) if data_dir is not None else None,

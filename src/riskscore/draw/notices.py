@@ -175,7 +175,7 @@ def plan_notice(plan_dir: str | Path, out_dir: str | Path, lang: str = "zh") -> 
         [t["team"], "", t["team_v"].format(k=summary["team_size"])],
         [t["method"], "", t["method_v"]],
     ]
-    for it in policy["items"]["list"]:
+    for it in summary.get("items") or policy["items"]["list"]:
         rows.append(
             [
                 t["items"],
