@@ -247,6 +247,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
         frame = pd.read_csv(d / "frame.csv", dtype={"fixmedins_code": str})
         yi = y.reindex(frame["fixmedins_code"]).fillna(0).to_numpy()
+        ybar = float(yi.mean())  # the frame's own rate (closed institutions are not in it)
         n = int(frame["selected"].sum())
         expected = float(np.sum(frame["pi"].to_numpy() * yi))
         found = float(np.sum(frame["selected"].to_numpy() * yi))
