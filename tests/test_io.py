@@ -799,3 +799,25 @@ def test_extra_columns_named_like_quarantine_columns_do_not_clash(tmp_path):
     q = t.quarantine
     assert q["reason"].tolist() == ["end_before_begin"]
     assert q["file_reason"].tolist() == ["a"] and q["source_row"].tolist() == [1]
+
+
+def test_utf8_file_with_one_corrupt_byte_is_refused_not_read_as_gb18030(tmp_path):
+    d = folder(tmp_path)
+    inst = institutions(40)
+    raw = inst.to_csv(index=False).encode("utf-8")
+    lines = raw.split(b"\n")
+    lines[30] = lines[30].replace("医院".encode(), b"\xff\xfe")
+    (d / "institutions.csv").write_bytes(b"\n".join(lines))
+    with pytest.raises(ContractError, match=r"invalid UTF-8 byte at line 31 \(byte \d+\)"):
+        load_folder(d)
+
+
+def test_large_gb18030_file_with_late_chinese_text(tmp_path):
+    d = folder(tmp_path)
+    inst = institutions(3000)
+    inst["fixmedins_name"] = "Hospital"
+    inst.loc[2999, "fixmedins_name"] = "最后一家医院"
+    write(inst, d / "institutions.csv", encoding="gb18030")
+    assert (d / "institutions.csv").stat().st_size > 100_000
+    data = load_table(d, "institutions")
+    assert data["fixmedins_name"].iloc[-1] == "最后一家医院"

@@ -87,23 +87,39 @@ def _open_bytes(path: Path):
     return open(path, "rb")
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    """Whether the whole file decodes strictly; streams in 1 MiB blocks (bounded memory)."""
+MOSTLY_UTF8_CHARS = 20
+"""A file whose bytes before the first invalid UTF-8 sequence already hold this many non-ASCII
+characters is UTF-8 with a corrupt byte, not GB18030: it is refused (naming the line) rather
+than decoded into mojibake."""
+
+
+def _first_error(path: Path, encoding: str) -> tuple[int, int, int] | None:
+    """``None`` when the whole file decodes strictly, else (byte offset, line, non-ASCII
+    characters decoded before the error). Streams in 1 MiB blocks (bounded memory)."""
     dec = codecs.getincrementaldecoder(encoding)(errors="strict")
+    consumed = lines = non_ascii = 0
     try:
         with _open_bytes(path) as fh:
             while True:
                 block = fh.read(_BLOCK)
-                text = dec.decode(block, final=not block)
+                try:
+                    text = dec.decode(block, final=not block)
+                except UnicodeDecodeError as exc:
+                    start = max(exc.start - len(exc.object) + len(block), 0)
+                    good = block[:start].decode(encoding, errors="ignore")
+                    non_ascii += sum(1 for ch in good if ord(ch) > 127)
+                    line = lines + block[:start].count(b"\n") + 1
+                    return consumed + start, line, non_ascii
                 if "\x00" in text:
                     raise ContractError(
                         f"{path}: contains NUL bytes (UTF-16 without BOM or a binary file?); "
                         "expected a text CSV in UTF-8, UTF-8 with BOM or GB18030/GBK"
                     )
+                non_ascii += len(text) - len(text.encode("ascii", errors="ignore"))
+                consumed += len(block)
+                lines += block.count(b"\n")
                 if not block:
-                    return True
-    except UnicodeDecodeError:
-        return False
+                    return None
     except (OSError, EOFError) as exc:
         raise ContractError(f"{path}: unreadable file ({exc}); expected a CSV file") from None
 
@@ -130,9 +146,17 @@ def detect_encoding(path: Path) -> str:
     else:
         looks = None
     if looks is None:
-        for enc in CSV_ENCODINGS:
-            if _decodes(path, enc):
-                return enc
+        err = _first_error(path, "utf-8-sig")
+        if err is None:
+            return "utf-8-sig"
+        offset, line, non_ascii = err
+        if non_ascii >= MOSTLY_UTF8_CHARS:
+            raise ContractError(
+                f"{path}: invalid UTF-8 byte at line {line} (byte {offset}) of an otherwise "
+                "UTF-8 file; expected valid UTF-8 — fix or re-save that line"
+            )
+        if _first_error(path, "gb18030") is None:
+            return "gb18030"
         looks = _hint(head)
     raise ContractError(
         f"{path}: unknown text encoding (looks like {looks}); expected UTF-8, UTF-8 with BOM "
