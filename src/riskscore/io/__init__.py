@@ -22,17 +22,19 @@ Each table is ``<table>.csv``, ``<table>.csv.gz``, ``<table>.xlsx`` or ``<table>
 or a directory of Parquet parts); file names are matched case-insensitively. Two files for one
 table are an error; other files are ignored and listed in ``Dataset.extra_files``. CSV encodings:
 UTF-8, UTF-8 with BOM, GB18030/GBK (strict decoding, in that order); anything else (UTF-16,
-binary) is refused naming the file. The delimiter is sniffed from the header (``,`` tab ``|``
-``;``). Column headers match the platform field names case-insensitively, or the contract's
-Chinese name.
+binary) is refused naming the file, with charset-normalizer's guess as a hint; a UTF-8 file with
+one corrupt byte is refused naming the line (not decoded as GB18030 mojibake). The delimiter is
+sniffed from the header (``,`` tab ``|`` ``;``). Column headers match the platform field names
+case-insensitively, or the contract's Chinese name. In XLSX, the sheet named like the table (else
+the first) is read, and a title row above the header is skipped.
 
 Types after loading
 -------------------
 ``code``/``str`` → pandas string dtype (``str``; missing = NaN), codes normalised ("123.0" →
 "123", "1.23E+2" → "123" when exact, whitespace stripped, zero-padded per ``ColumnSpec.zfill``);
 ``int`` → ``Int64``; ``float`` → ``float64`` (thousands separators accepted); ``date``/``datetime``
-→ ``datetime64[ns]`` (naive China local time; layouts in
-:data:`riskscore.io._normalize.DATETIME_FORMATS`). Optional contract columns absent from the file
+→ ``datetime64[ns]`` (naive China local time; layouts in :data:`DATETIME_FORMATS`, plus Excel
+serial day numbers; dates outside 1900–2200 such as "99991231" are bad dates). Optional contract columns absent from the file
 are present as all-empty columns (listed in ``TableResult.missing_columns``); extra columns are
 kept as text. Cells ``""``, ``NULL``, ``None``, ``NaN``, ``#N/A``, ``N/A`` count as empty.
 
@@ -45,7 +47,11 @@ a folder are reported together. Row problems quarantine the row with reason code
 ``below_min:<col>``, ``duplicate_key`` (the first occurrence of a key is kept),
 ``end_before_begin`` (contract row checks), ``unknown_institution`` (claims whose
 ``fixmedins_code`` is not in ``institutions``) and ``orphan_encounter`` (``fee_list_d``/``setl_d``
-rows whose ``mdtrt_id`` is not in ``mdtrt_d``). Negative amounts (refunds) are accepted.
+rows whose ``mdtrt_id`` is not in ``mdtrt_d``; see :data:`REFERENCES`; a value is known when it
+appears in any row of the referenced file). Negative amounts (refunds) are accepted. Meanings:
+:data:`REASONS_DOC`. Quarantined rows keep the cells as read (text), the 1-based data row number
+``source_row`` and the ``reason`` column (``;``-separated codes; ``quarantine_reason`` in
+``conflicts``, which has its own ``reason`` column).
 
 Counting rule: a row with several problems is quarantined once, so ``read == accepted +
 quarantined`` always; ``reasons`` counts quarantined rows per reason code, so a row with two
