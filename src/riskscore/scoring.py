@@ -18,7 +18,8 @@ eligible records) into one row per institution:
 3. **Peer norm (同类机构常态水平).** The peer norm of an indicator is estimated robustly: the
    prior is refitted after leaving out the ``trim`` share of institutions with the highest
    shrunken rates (the suspected violators), and the norm is that refitted distribution's
-   ``peer_quantile`` quantile (default: its median).
+   ``peer_quantile`` quantile (default: its upper quartile), at least ``min_norm`` (0.5 %)
+   for proportions.
 4. **Indicator evidence (指标超出程度).** ``excess = max(0, log(q / norm))`` where ``q`` is the
    lower ``1 − credibility`` quantile of the institution's posterior: with probability
    ``credibility`` (default 0.9) the institution's true rate is at least ``exp(excess)``
@@ -245,11 +246,17 @@ class RiskScorer(BaseEstimator):
     trim : float, default 0.1
         Share of institutions with the highest shrunken rates left out when estimating the
         peer norm (稳健估计剔除比例).
-    peer_quantile : float, default 0.5
-        Quantile of the trimmed peer distribution used as the peer norm (同类机构常态水平).
+    peer_quantile : float, default 0.75
+        Quantile of the trimmed peer distribution used as the peer norm (同类机构常态水平):
+        an institution is compared with the upper quartile of its honest-looking peers, so
+        ordinary variation between honest peers is not counted as excess.
     credibility : float, default 0.9
         Posterior probability (可信度) with which the institution's rate exceeds the reported
         excess; the lower ``1 − credibility`` posterior quantile is compared with the norm.
+    min_norm : float, default 0.005
+        Smallest peer norm for proportions (最低常态水平): a norm near zero (rules that honest
+        peers almost never break) would turn one flagged record into an enormous multiple,
+        so ratios are formed against at least 0.5 %.
     max_prior_strength : float or None, default None
         Cap on the prior's pseudo-denominator (先验强度上限); None = 10 × the peer group's
         median denominator (at least 100), so the prior never outweighs a typical peer's own
@@ -294,9 +301,9 @@ class RiskScorer(BaseEstimator):
         by_region: bool = False,
         min_peers: int = 5,
         trim: float = 0.1,
-        peer_quantile: float = 0.5,
+        peer_quantile: float = 0.75,
         credibility: float = 0.9,
-        min_norm: float = 0.0,
+        min_norm: float = 0.005,
         max_prior_strength: float | None = None,
         family_weights: Mapping | None = None,
         tiers: Mapping | None = None,
