@@ -8,6 +8,25 @@ from ibis import _
 from .engine import Context, day_num
 from .registry import Skip
 
+FEE_COLS = (
+    "bkkp_sn",
+    "mdtrt_id",
+    "psn_no",
+    "fixmedins_code",
+    "fee_ocur_time",
+    "med_chrgitm_type",
+    "hilist_code",
+    "medins_list_codg",
+    "cnt",
+    "pric",
+    "det_item_fee_sumamt",
+    "prd_days",
+    "rx_drord_no",
+    "dscg_tkdrug_flag",
+    "med_type",
+)
+"""fee_list_d columns the indicators read (the others are not carried along)."""
+
 
 def in_list(col, values):
     values = [str(v) for v in values]
@@ -111,7 +130,7 @@ def encounters(ctx: Context):
             dx=dx if dx is not None else null_s,
         )
 
-    return ctx.cached("encounters", build)
+    return ctx.cached("encounters", build, materialize=True)
 
 
 def fee_lines(ctx: Context, include_refunds: bool = False):
@@ -126,6 +145,7 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
 
     def build():
         f = ctx.t["fee_list_d"]
+        f = f.select(*[c for c in FEE_COLS if c in f.columns])
         if not include_refunds:
             f = f.filter((f.cnt > 0) & (f.det_item_fee_sumamt >= 0))
         e = encounters(ctx)
@@ -153,7 +173,7 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
             fee_day=day_num(t.fee_ocur_time),
         ).drop("e_mdtrt_id")
 
-    return ctx.cached(("fee", include_refunds), build)
+    return ctx.cached(("fee", include_refunds), build, materialize=True)
 
 
 def generic_key(ctx: Context, code):
@@ -211,4 +231,4 @@ def prescriptions(ctx: Context):
         )
         return g
 
-    return ctx.cached("rx", build)
+    return ctx.cached("rx", build, materialize=True)

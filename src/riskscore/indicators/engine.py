@@ -93,6 +93,7 @@ class Context:
         self.rules = rules
         self.lk = liangku  # name -> ibis table
         self._cache: dict = {}
+        self.materialize = True
 
     # ------------------------------------------------------------------ availability
     def has(self, table: str, *cols: str) -> bool:
@@ -116,9 +117,15 @@ class Context:
     def p(self, key: str):
         return self.rules[key]
 
-    def cached(self, key, fn):
+    def cached(self, key, fn, materialize: bool = False):
+        """Build an expression once; with ``materialize`` on DuckDB, store it as a temp table
+        (shared inputs such as enriched fee lines are then computed once, not per indicator)."""
         if key not in self._cache:
-            self._cache[key] = fn()
+            expr = fn()
+            if materialize and self.materialize and self.backend == "duckdb":
+                name = f"rs_mat_{len(self._cache)}_{abs(hash(str(key))) % 10**8}"
+                expr = self.con.create_table(name, expr, temp=True)
+            self._cache[key] = expr
         return self._cache[key]
 
 
@@ -236,6 +243,13 @@ class _Backend:
         if engine == "duckdb":
             self.con = ibis.duckdb.connect()
             self._spark = None
+            mem = os.environ.get("RISKSCORE_DUCKDB_MEMORY")
+            if mem:
+                self.con.raw_sql(f"SET memory_limit='{mem}'")
+            tmp = os.environ.get("RISKSCORE_DUCKDB_TEMP")
+            if tmp:
+                self.con.raw_sql(f"SET temp_directory='{tmp}'")
+            self.con.raw_sql("SET preserve_insertion_order=false")
         elif engine == "spark":
             self._spark = spark_session()
             self.con = ibis.pyspark.connect(self._spark)

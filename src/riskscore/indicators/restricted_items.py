@@ -64,7 +64,7 @@ def restricted_lines(ctx: Context):
         )
         return j.mutate(eligible=eligible.fill_null(False), breach=breach.fill_null(False))
 
-    return ctx.cached("restricted", build)
+    return ctx.cached("restricted", build, materialize=True)
 
 
 def _detail(j):
