@@ -821,3 +821,12 @@ def test_large_gb18030_file_with_late_chinese_text(tmp_path):
     assert (d / "institutions.csv").stat().st_size > 100_000
     data = load_table(d, "institutions")
     assert data["fixmedins_name"].iloc[-1] == "最后一家医院"
+
+
+def test_load_folder_subset_of_tables(tmp_path):
+    d = folder(tmp_path, fee_list_d=fee_lines())
+    ds = load_folder(d, tables=["fee_list_d"])
+    assert list(ds.tables) == ["fee_list_d"]
+    # referential checks still use the other files of the folder
+    assert ds.tables["fee_list_d"].skipped_checks == []
+    assert "fee_list_d" in ds and "mdtrt_d" not in ds
