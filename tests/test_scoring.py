@@ -489,3 +489,13 @@ def test_quality_floors_on_generated_provinces(generated_scores, seed):
     assert res["any"] >= 0.90, res["any"]
     assert res["top_decile_precision"] > res["prevalence"]  # reported; must beat chance
     assert res["decoy_percentile"] is not None and res["decoy_percentile"] <= 0.70
+
+
+def test_indicator_weights(province):
+    inst, values, _, _ = province
+    base = RiskScorer().fit(values, inst).score(values, inst)
+    est = RiskScorer(indicator_weights={"split_rx": 0.0}).fit(values, inst)
+    out = est.score(values, inst)
+    assert (out["split_prescription"] == 0).all()  # its only indicator is switched off
+    assert base["split_prescription"].max() > 0.5
+    assert (out["risk_log_excess"] <= base["risk_log_excess"] + 1e-9).all()

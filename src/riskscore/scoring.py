@@ -261,6 +261,9 @@ class RiskScorer(BaseEstimator):
         Cap on the prior's pseudo-denominator (先验强度上限); None = 10 × the peer group's
         median denominator (at least 100), so the prior never outweighs a typical peer's own
         data more than tenfold.
+    indicator_weights : mapping or None
+        ``{indicator_id: weight}`` multiplying an indicator's excess (default 1), e.g. to
+        count a peer-relative volume indicator less than a rule breach (指标权重).
     family_weights : mapping or None
         Weight in [0, 1] of each family in the composite (default 1 for all).
     tiers : mapping or None
@@ -305,6 +308,7 @@ class RiskScorer(BaseEstimator):
         credibility: float = 0.9,
         min_norm: float = 0.005,
         max_prior_strength: float | None = None,
+        indicator_weights: Mapping | None = None,
         family_weights: Mapping | None = None,
         tiers: Mapping | None = None,
         n_reasons: int = 3,
@@ -319,6 +323,7 @@ class RiskScorer(BaseEstimator):
         self.credibility = credibility
         self.min_norm = min_norm
         self.max_prior_strength = max_prior_strength
+        self.indicator_weights = indicator_weights
         self.family_weights = family_weights
         self.tiers = tiers
         self.n_reasons = n_reasons
@@ -585,7 +590,16 @@ class RiskScorer(BaseEstimator):
         d["lower_rate"] = lower
         with np.errstate(divide="ignore"):
             d["log_ratio"] = np.log(np.maximum(shrunk, _EPS) / norm)
-            d["excess"] = np.maximum(0.0, np.log(np.maximum(lower, _EPS) / norm))
+            raw_excess = np.maximum(0.0, np.log(np.maximum(lower, _EPS) / norm))
+        weight = np.ones(len(d))
+        if self.indicator_weights:
+            iw = (
+                d["indicator_id"]
+                .map({k: float(v) for k, v in self.indicator_weights.items()})
+                .to_numpy(float)
+            )
+            weight = np.where(np.isnan(iw), weight, iw)
+        d["excess"] = raw_excess * weight
         d["indicator_score"] = 1.0 - np.exp(-d["excess"].to_numpy())
         return d
 
