@@ -1439,9 +1439,14 @@ def procurement_tables(
         k, rec = _count(rng, c, "procurement", nunits, 0)
         # about 40 % of the planted units are agreements (shortfall, under-reported demand)
         ka = min(na, int(round(0.4 * k)))
-        sel = np.concatenate(
-            [choose(rng, np.ones(n, bool), k - ka), n + choose(rng, np.ones(na, bool), ka)]
+        # agreements whose generic has a non-selected product are picked first (shortfall)
+        has_var = np.array([pv.nonsel_of.get(int(p_), -1) >= 0 for p_ in sel_prods], bool)
+        ka_var = min(int(has_var.sum()), ka)
+        pick_a = np.concatenate(
+            [choose(rng, has_var, ka_var), choose(rng, ~has_var, ka - ka_var)]
         ).astype(np.int64)
+        sel = np.concatenate([choose(rng, np.ones(n, bool), k - ka), n + np.sort(pick_a)])
+        sel = sel.astype(np.int64)
         late = np.zeros(n, bool)
         offp = np.zeros(n, bool)
         for u in sel:
@@ -1454,7 +1459,7 @@ def procurement_tables(
                 a = u - n
                 p_ = agreements["prod"][a]
                 ns_var = pv.nonsel_of.get(int(p_), -1)
-                if ns_var >= 0 and rng.random() < 0.6:
+                if ns_var >= 0:
                     # completion shortfall: non-selected product bought instead
                     f = rng.uniform(0.3, 0.6)
                     true_tot = purchased[a] / f

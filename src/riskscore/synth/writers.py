@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -79,9 +80,10 @@ def _fmt_table_for_csv(t: pa.Table) -> pa.Table:
     for name in t.column_names:
         col = t[name]
         if pa.types.is_floating(col.type):
-            cols.append(
-                pa.array([None if v is None else f"{v:.2f}" for v in col.to_pylist()], pa.string())
-            )
+            vals = col.to_numpy().astype(float)
+            miss = np.isnan(vals)
+            txt = np.char.mod("%.2f", np.where(miss, 0.0, vals))
+            cols.append(pa.array(txt.tolist(), pa.string(), mask=miss))
         elif pa.types.is_timestamp(col.type):
             import pyarrow.compute as pc
 
