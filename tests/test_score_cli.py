@@ -150,6 +150,31 @@ def test_score_is_deterministic_and_english(monkeypatch, tmp_path, capsys):
     assert "Tiers (A low" in text and "seed=5" in text
 
 
+def test_reference_period_is_recorded(monkeypatch, tmp_path, capsys):
+    _fake(monkeypatch)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    out = tmp_path / "o"
+    assert (
+        main(
+            [
+                "score",
+                "--data",
+                str(tmp_path),
+                "--out",
+                str(out),
+                "--reference",
+                str(ref),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    meta = json.loads((out / "score_meta.json").read_text(encoding="utf-8"))
+    assert meta["reference"] == str(ref)
+    assert str(ref) in capsys.readouterr().out
+
+
 def test_policy_tiers_are_used(monkeypatch, tmp_path):
     _fake(monkeypatch)
     pol = Path(score_cmd.__file__).parents[1] / "data" / "policies" / "seed000_floor10.yaml"

@@ -260,8 +260,17 @@ def run(args: argparse.Namespace) -> int:
         + "\n",
         encoding="utf-8",
     )
+    notes = []
+    quarantined = {k: v for k, v in meta["quarantined_rows"].items() if v}
+    if quarantined:
+        listing = ", ".join(f"{k} {v}" for k, v in sorted(quarantined.items()))
+        notes.append(
+            f"不合格行已隔离、未参与计算（riskscore validate 查看原因）：{listing}"
+            if args.lang == "zh"
+            else f"rows quarantined and not used (see riskscore validate): {listing}"
+        )
     sys.stdout.write(
-        _summary(args.lang, scores, res, [], warn_lines, out, args.seed, args.reference, names)
+        _summary(args.lang, scores, res, notes, warn_lines, out, args.seed, args.reference, names)
     )
     return 0
 
