@@ -111,11 +111,23 @@ def _check_notice(doc, dirs, csv_path: Path):
 
 
 def _scan_notice(dirs, html_path: Path, csv_path: Path):
-    names = set(_csv(dirs["data_dir"] / "psn_info_b.csv", dtype=str)["psn_name"])
-    names |= set(_csv(dirs["data_dir"] / "mdtrt_d.csv", dtype=str)["psn_name"])
-    names |= set(_csv(dirs["data_dir"] / "inspectors.csv", dtype=str)["inspector_name"])
-    certs = set(_csv(dirs["data_dir"] / "psn_info_b.csv", dtype=str)["certno"])
-    tels = set(_csv(dirs["data_dir"] / "psn_info_b.csv", dtype=str)["tel"])
+    from riskscore.io import load_table
+
+    names: set[str] = set()
+    certs: set[str] = set()
+    tels: set[str] = set()
+    for table, cols in (
+        ("psn_info_b", ("psn_name", "certno", "tel")),
+        ("mdtrt_d", ("psn_name", "certno", "tel")),
+        ("inspectors", ("inspector_name",)),
+    ):
+        df = load_table(dirs["data_dir"], table)
+        assert df is not None, table
+        for c in cols:
+            if c in df.columns:
+                vals = {str(v) for v in df[c].dropna()}
+                (certs if c == "certno" else tels if c == "tel" else names).update(vals)
+    assert names and certs, "the input must hold personal data for this check to mean anything"
     for path in (html_path, csv_path):
         text = path.read_text(encoding="utf-8-sig")
         visible = soup(text).get_text(" ") if path.suffix == ".html" else text
@@ -211,3 +223,105 @@ def test_template_runs_with_overridden_parameters(world, tmp_path, name):
         assert "Published 2025-12-20" in text
         _check_notice(doc, dirs, again.extra[0])
         _scan_notice(dirs, again.html, again.extra[0])
+
+
+@pytest.mark.slow
+def test_reports_on_real_chain_outputs(tmp_path):
+    """synth → score → plan → commit → draw → inspect-sim → analyze, then all four reports;
+    key figures read back from the HTML against the package's own outputs."""
+    data = tmp_path / "data"
+    out = tmp_path / "out"
+    steps = [
+        [
+            "synth",
+            "--out",
+            str(data),
+            "--institutions",
+            "60",
+            "--seed",
+            "3",
+            "--fee-lines",
+            "20000",
+            "--persons",
+            "1500",
+            "--format",
+            "csv",
+            "--no-progress",
+        ],
+        ["score", "--data", str(data), "--out", str(out / "score")],
+        [
+            "plan",
+            "--scores",
+            str(out / "score" / "scores.csv"),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "plan"),
+        ],
+        [
+            "commit",
+            "--plan",
+            str(out / "plan"),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "draw"),
+            "--randomness-source",
+            "test lottery",
+        ],
+        [
+            "draw",
+            "--plan",
+            str(out / "plan"),
+            "--randomness",
+            "TEST 01 02 03",
+            "--out",
+            str(out / "draw"),
+        ],
+        [
+            "inspect-sim",
+            "--draw",
+            str(out / "draw"),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "results"),
+        ],
+        [
+            "analyze",
+            "--draw",
+            str(out / "draw"),
+            "--results",
+            str(out / "results" / "results.csv"),
+            "--scores",
+            str(out / "score" / "scores.csv"),
+            "--data",
+            str(data),
+            "--out",
+            str(out / "analysis"),
+        ],
+    ]
+    for argv in steps:
+        assert cli_main(argv) == 0, argv
+    dirs = {
+        "data_dir": data,
+        "score_dir": out / "score",
+        "plan_dir": out / "plan",
+        "draw_dir": out / "draw",
+        "results_dir": out / "results",
+        "analysis_dir": out / "analysis",
+    }
+    params = {k: str(v) for k, v in dirs.items()}
+    runs = {
+        name: run_report(name, params, tmp_path / "reports", progress=False) for name in TEMPLATES
+    }
+    for res in runs.values():
+        _executed_ok(res.notebook)
+    _check_annual_plan(soup(runs["annual_plan"].html), dirs, "zh")
+    scores = _csv(dirs["score_dir"] / "scores.csv")
+    top = scores.sort_values(["risk_score", "fixmedins_code"], ascending=[False, True])
+    _check_profile(soup(runs["institution_profile"].html), dirs, top["fixmedins_code"].iloc[0])
+    _check_post_inspection(soup(runs["post_inspection"].html), dirs)
+    notice = runs["public_notice"]
+    _check_notice(soup(notice.html), dirs, notice.extra[0])
+    _scan_notice(dirs, notice.html, notice.extra[0])

@@ -135,6 +135,12 @@ def table(
         styler = styler.format(fm, na_rep="—")
     else:
         styler = styler.format(na_rep="—")
+    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
+    text_cols = [c for c in shown.columns if c not in numeric]
+    if text_cols:
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    if numeric:
+        styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
     styler = styler.relabel_index([names[c] for c in shown.columns], axis="columns")
     styler = styler.set_table_attributes(f'class="rs-table" data-key="{html.escape(key)}"')
     if caption:

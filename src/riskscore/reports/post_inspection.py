@@ -535,11 +535,10 @@ def section_calibration(inputs) -> pd.DataFrame | None:
         )
         ax.set_xlabel(t("col.mean_score", lang))
         ax.set_ylabel("违规率（加权）" if zh else "Violation rate (weighted)")
-        lim = [0, max(1.0, float(ok["mean_risk_score"].max()))]
         if float(ok["mean_risk_score"].max()) <= 1:
             ax.plot([0, 1], [0, 1], color="#9e9e9e", linestyle=":")
-            ax.set_xlim(lim[0], 1)
-        ax.set_ylim(0, 1)
+            ax.set_xlim(-0.03, 1.03)
+        ax.set_ylim(-0.03, 1.05)
         ax.set_title(t("pi.chart.calib", lang))
         d.figure(fig, alt=t("pi.chart.calib", lang))
     return tab

@@ -463,10 +463,25 @@ def evidence_table(inputs: ReportInputs, code: str) -> pd.DataFrame:
         if amount_col and amount_col in src.columns:
             ev.loc[sel, "amount"] = num(ids.map(src[amount_col])).to_numpy()
         if item_col in src.columns:
-            ev.loc[sel, "item"] = ids.map(src[item_col]).astype("string").to_numpy()
+            item = ids.map(src[item_col]).astype("string")
+            if item_col == "med_type":
+                item = item.map(lambda c: _med_type_name(c, inputs.lang)).astype("string")
+            ev.loc[sel, "item"] = item.to_numpy()
     ev = ev.sort_values(["amount", "record_id"], ascending=[False, True], na_position="last")
     cols = ["indicator_id", "family", "record_table", "record_id", "date", "item", "amount"]
     return ev[cols].reset_index(drop=True)
+
+
+def _med_type_name(code, lang: str):
+    from riskscore.contract import MED_TYPE
+
+    if code is None or code is pd.NA:
+        return pd.NA
+    v = MED_TYPE.get(str(code))
+    if v is None:
+        return str(code)
+    zh, _, en = v.partition(" ")
+    return zh if lang == "zh" else en
 
 
 def section_evidence(inputs: ReportInputs, fixmedins_code: str = "", top_n: int = 20):
