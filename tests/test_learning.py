@@ -80,6 +80,9 @@ def test_ipw_refit_raises_later_years_hit_rate():
     assert refit > orig + 0.02
     assert t.loc[("ipw_refit", "top_n"), "hit_rate"] > t.loc[("original", "top_n"), "hit_rate"]
     assert t.loc[("ipw_refit", "tiered_draw"), "lift_vs_uniform"] > 1.5
+    # keeping the original score as a feature does not lose against the original either
+    assert t.loc[("ipw_refit_with_score", "tiered_draw"), "hit_rate"] >= orig - 0.01
+    assert table.attrs["n_train"] == len(sel)
     # the learned weights put most of the mass on the two signal families
     assert model.weights_[FAMS[:2]].sum() > 0.8
     assert set(model.features_) == set(FAMS)

@@ -303,8 +303,11 @@ def learning_comparison(
     Returns
     -------
     table : DataFrame
-        :func:`compare_hit_rates` for the original score, the IPW refit and the unweighted
-        refit on year 2.
+        :func:`compare_hit_rates` on year 2 for the original score, the IPW refit on the family
+        scores (``ipw_refit``, whose ``weights_`` are candidate family weights), the same
+        without weights (``unweighted_refit``) and an IPW refit that also keeps the original
+        ``risk_score`` as a feature (``ipw_refit_with_score``: corrects the composite rather
+        than replacing it). Adopt a refit only when it beats ``original`` here.
     model : IPWRefit
         The IPW refit.
     """
@@ -321,6 +324,10 @@ def learning_comparison(
     w = np.concatenate([p[2] for p in parts])
     ipw = IPWRefit(C=C).fit(X, y, sample_weight=w)
     plain = IPWRefit(C=C, ipw=False).fit(X, y)
+    models = {}
+    if "risk_score" in X.columns:
+        with_score = IPWRefit(features=["risk_score", *ipw.features_], C=C)
+        models["ipw_refit_with_score"] = with_score.fit(X, y, sample_weight=w)
     t2 = truth_year2.set_index("fixmedins_code")
     s2 = scores_year2.drop_duplicates("fixmedins_code")
     s2 = s2[s2["fixmedins_code"].isin(t2.index)].reset_index(drop=True)
@@ -332,9 +339,12 @@ def learning_comparison(
             "original": pd.to_numeric(s2["risk_score"], errors="coerce").fillna(0).to_numpy(),
             "ipw_refit": ipw.score_samples(s2),
             "unweighted_refit": plain.score_samples(s2),
+            **{k: m.score_samples(s2) for k, m in models.items()},
         },
         y2,
     )
+    table.attrs["n_train"] = int(len(y))
+    table.attrs["findings_train"] = int(np.sum(y))
     return table, ipw
 
 
