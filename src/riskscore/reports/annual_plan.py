@@ -111,7 +111,14 @@ def section_summary(inputs: ReportInputs) -> dict:
             ),
             ("floor", t("ap.key.floor", lang), k["floor"], d.fmt_pct(k["floor"], 0)),
             ("deadline", t("ap.key.deadline", lang), k["deadline"], k["deadline"]),
-            ("days_left", t("ap.key.days_left", lang), k["days_left"], k["days_left"]),
+            (
+                "days_left",
+                t("ap.key.days_left", lang),
+                k["days_left"],
+                k["days_left"]
+                if k["days_left"] >= 0
+                else f"{t('ap.timeline.past', lang)}（{-k['days_left']}）",
+            ),
             ("policy", t("ap.key.policy", lang), k["policy"], k["policy"]),
         ],
         key="annual_plan.key_figures",
