@@ -361,3 +361,15 @@ def test_no_warnings_from_sections_in_english(world):
         profile.section_peers(rep, "")
         post_inspection.section_estimates(rep)
         public_notice.section_notice(rep, "", "")
+
+
+def test_templates_are_package_data():
+    """The wheel ships the templates (pyproject package-data covers the folder)."""
+    import fnmatch
+    import tomllib
+
+    conf = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = conf["tool"]["setuptools"]["package-data"]["riskscore"]
+    for name in TEMPLATES:
+        rel = f"reports/templates/{name}.ipynb"
+        assert any(fnmatch.fnmatch(rel, p) for p in patterns), rel
