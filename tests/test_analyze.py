@@ -10,6 +10,7 @@ import pytest
 
 from riskscore.analyze import analyze
 from riskscore.cli import main
+from riskscore.errors import RiskscoreError
 from riskscore.estimate import check_frame, hajek_rate, sample_from_frame
 from test_inspect_sim import make_province
 
@@ -373,3 +374,27 @@ def test_full_cycle_on_synthetic_province(tmp_path):
     frame = pd.read_csv(draw / "frame.csv")
     assert e.loc[("overall", "population_size"), "estimate"] == len(frame)
     assert len(pd.read_csv(out / "next_year_credit.csv")) == len(frame)
+
+
+def test_results_may_name_the_round(cycle):
+    """Results that record the round by its name (上半年) match the draw's round."""
+    root, data, scores, draw, results = cycle
+    (draw / "manifest.json").write_text(
+        '{"round": {"index": 1, "name": "上半年"}}', encoding="utf-8"
+    )
+    res = pd.read_csv(results, dtype=str)
+    res.loc[res["origin"] == "draw", "draw_round"] = "上半年"
+    res.to_csv(root / "named.csv", index=False)
+    a = analyze(draw, results, root / "a", as_of=pd.Timestamp("2025-12-31").date())
+    b = analyze(draw, root / "named.csv", root / "b", as_of=pd.Timestamp("2025-12-31").date())
+    ea = a["estimates"].set_index(["scope", "measure"])
+    eb = b["estimates"].set_index(["scope", "measure"])
+    assert eb.loc[("overall", "excluded_draw_not_selected"), "estimate"] == 0
+    assert eb.loc[("overall", "violation_rate"), "estimate"] == pytest.approx(
+        ea.loc[("overall", "violation_rate"), "estimate"]
+    )
+    # a round the draw does not know is set aside, and counted
+    res.loc[res["origin"] == "draw", "draw_round"] = "下半年"
+    res.to_csv(root / "other.csv", index=False)
+    with pytest.raises(RiskscoreError, match="nothing to estimate"):
+        analyze(draw, root / "other.csv", root / "c", as_of=pd.Timestamp("2025-12-31").date())

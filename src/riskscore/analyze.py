@@ -122,7 +122,23 @@ def read_frames(draw_dir, round_: str | None = None) -> dict[str, pd.DataFrame]:
             str(r): check_frame(part, source=f"{path} (round {r})")
             for r, part in raw.groupby("round", sort=True)
         }
-    return {"": check_frame(raw, source=str(path))}
+    frame = check_frame(raw, source=str(path))
+    frame.attrs["round_labels"] = _round_labels(Path(draw_dir), frame)
+    return {"": frame}
+
+
+def _round_labels(draw_dir: Path, frame: pd.DataFrame) -> set[str]:
+    """Labels under which results may name this draw's round: the frame's ``round`` value
+    and the round name recorded in ``manifest.json`` (e.g. 上半年)."""
+    from riskscore.inspect_sim import read_manifest
+
+    labels = set()
+    if "round" in frame.columns:
+        labels |= set(frame["round"].dropna().astype(str))
+    rd = read_manifest(draw_dir).get("round")
+    if isinstance(rd, dict):
+        labels |= {str(rd[k]) for k in ("index", "name") if rd.get(k) not in (None, "")}
+    return labels
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
@@ -597,11 +613,12 @@ def analyze(
         sel = set(frame.loc[frame["selected"] == 1, "fixmedins_code"].astype(str))
         u = units[units["fixmedins_code"].astype(str).isin(sel)]
         if multi:
-            u = u[u["draw_round"] == r]
+            labels = set(frame.attrs.get("round_labels") or ()) | {r}
+            u = u[u["draw_round"].isin(list(labels))]
         elif "round" in frame.columns and frame["round"].nunique() == 1:
             # one round's frame: results of other rounds are set aside (empty round kept)
-            fr_round = str(frame["round"].iloc[0])
-            u = u[(u["draw_round"] == fr_round) | (u["draw_round"] == "")]
+            labels = frame.attrs.get("round_labels") or {str(frame["round"].iloc[0])}
+            u = u[u["draw_round"].isin(list(labels)) | (u["draw_round"] == "")]
         if len(u) and u["fixmedins_code"].duplicated().any():
             # one design, several rounds in the results: combine the rows per institution
             u = u.groupby("fixmedins_code", as_index=False).agg(
