@@ -141,6 +141,13 @@ def table(
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     if numeric:
         styler = styler.set_properties(subset=numeric, **{"text-align": "right"})
+    dates = [
+        c
+        for c in text_cols
+        if len(shown) and shown[c].astype(str).str.fullmatch(r"\d{4}-\d{2}-\d{2}|—|nan|<NA>").all()
+    ]
+    if dates:
+        styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
     styler = styler.relabel_index([names[c] for c in shown.columns], axis="columns")
     styler = styler.set_table_attributes(f'class="rs-table" data-key="{html.escape(key)}"')
     if caption:
