@@ -140,7 +140,7 @@ def simulate_coverage(draw: Path, y: pd.Series, n_draws: int, seed: int) -> dict
     groups = {h: np.flatnonzero(frame["stratum"].to_numpy() == h) for h in strata.index}
     rng = np.random.default_rng(seed)
     true = float(yy.mean())
-    est, cov, cov_w, naive = [], 0, 0, []
+    est, cov, cov_w, cov_kg, naive = [], 0, 0, 0, []
     for _ in range(n_draws):
         pos = np.concatenate(
             [rng.choice(groups[h], int(strata.loc[h, "n_h"]), replace=False) for h in groups]
@@ -152,9 +152,11 @@ def simulate_coverage(draw: Path, y: pd.Series, n_draws: int, seed: int) -> dict
         )
         e = hajek_rate(s, yy[pos])
         w = hajek_rate(s, yy[pos], ci="wilson")
+        kg = hajek_rate(s, yy[pos], ci="kg")
         est.append(e.estimate)
         cov += int(e.ci_low <= true <= e.ci_high)
         cov_w += int(w.ci_low <= true <= w.ci_high)
+        cov_kg += int(kg.ci_low <= true <= kg.ci_high)
         naive.append(naive_rate(yy[pos]).estimate)
     est = np.array(est)
     return {
@@ -164,6 +166,7 @@ def simulate_coverage(draw: Path, y: pd.Series, n_draws: int, seed: int) -> dict
         "mc_se": float(est.std(ddof=1) / np.sqrt(n_draws)),
         "coverage": cov / n_draws,
         "coverage_wilson": cov_w / n_draws,
+        "coverage_kg": cov_kg / n_draws,
         "mean_naive": float(np.mean(naive)),
     }
 
@@ -374,7 +377,8 @@ def main(argv: list[str] | None = None) -> dict:
             f"\nRedraws of {draws[0].name}'s design ({coverage['draws']} stratified SRS draws, "
             f"true rate {coverage['true_rate']:.3f}): mean Hájek {coverage['mean_hajek']:.3f} "
             f"(MC s.e. {coverage['mc_se']:.3f}), 95% coverage {coverage['coverage']:.3f} "
-            f"(Wilson {coverage['coverage_wilson']:.3f}), mean naive {coverage['mean_naive']:.3f}"
+            f"(Wilson {coverage['coverage_wilson']:.3f}, Korn–Graubard {coverage['coverage_kg']:.3f}), "
+            f"mean naive {coverage['mean_naive']:.3f}"
         )
     if learning:
         print("\nLearning loop (refit on year 1, all rounds; evaluated on year 2):\n")
