@@ -822,6 +822,7 @@ def analyze(
         "credit": {k: int(v) for k, v in credit["rating"].value_counts().sort_index().items()},
         "files": written,
         "notes": notes,
+        "min_inspected_per_tier": int(tiers["n_inspected"].min()) if len(tiers) else 0,
     }
     (out_dir / "analysis.json").write_text(
         json.dumps(_clean(summary), ensure_ascii=False, indent=2, default=_json_default),
@@ -866,6 +867,7 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
     lf, am = summary["lift_vs_uniform"], summary["improper_amount_total"]
     acc = summary["accounting"]
     tr = summary["tracker"]
+    small = summary.get("ci") == "normal" and summary.get("min_inspected_per_tier", 99) < 10
     if lang == "en":
         lines = [
             f"Province-wide violation rate (Hájek): {_pct(vr.get('estimate'))} "
@@ -883,6 +885,11 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             f"{summary['referrals']}.",
             "Next year's ratings: " + ", ".join(f"{k} {v}" for k, v in summary["credit"].items()),
         ]
+        if small:
+            lines.append(
+                f"Note: only {summary['min_inspected_per_tier']} inspection(s) in the smallest "
+                "tier: normal intervals under-cover; rerun with --ci kg (conservative)."
+            )
     else:
         lines = [
             f"全省（市）违规率估计（Hájek）：{_pct(vr.get('estimate'))}"
@@ -900,4 +907,9 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             "下一年度信用等级："
             + "，".join(f"{k} 级 {v} 家" for k, v in summary["credit"].items()),
         ]
+        if small:
+            lines.append(
+                f"提示：最小的风险等级仅检查 {summary['min_inspected_per_tier']} 家，正态置信区间"
+                "覆盖不足，建议使用 --ci kg（Korn–Graubard，偏保守）重新计算。"
+            )
     return "\n".join(lines)
