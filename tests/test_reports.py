@@ -207,6 +207,9 @@ def test_personal_data_scanner_finds_planted_data():
     assert any("mobile" in h for h in hits)
     assert any("张三丰" in h for h in hits)
     assert public_notice.find_personal_data("H0001 测试医院 2025-06-10 12,345.00", {"张三丰"}) == []
+    # national institution codes (H + 11 digits, Hebei starts with 13) are not phone numbers
+    assert public_notice.find_personal_data("H13010200141,P15020300007") == []
+    assert public_notice.find_personal_data("电话:13912345678。") != []
 
 
 def test_public_notice_rows_and_no_personal_data(world, tmp_path):

@@ -29,8 +29,9 @@ ID_CARD_RE = re.compile(
     r"(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9A-Za-z])"
 )
 """18-character resident ID number (居民身份证号码)."""
-MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d{9}(?!\d)")
-"""11-digit mainland mobile number (手机号码)."""
+MOBILE_RE = re.compile(r"(?<![0-9A-Za-z])(?:\+?86[- ]?)?1[3-9]\d{9}(?![0-9A-Za-z])")
+"""11-digit mainland mobile number (手机号码), standing alone (not inside a code such as the
+institution code ``H13010200141`` of a Hebei hospital)."""
 
 NOTICE_COLUMNS = (
     "fixmedins_code",
