@@ -232,23 +232,17 @@ class Province:
         self.region_start = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)))
         self.region_end = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)), "right")
         self.alive_by_region = [
-            np.flatnonzero(self.never_dies[s:e]) + s
+            (np.flatnonzero(self.never_dies[s:e]) + s).astype(np.int32)
             for s, e in zip(self.region_start, self.region_end, strict=True)
         ]
         self.chronic_by_region = [a[p["chronic"][a] == 1] for a in self.alive_by_region]
         self.nonchronic_by_region = [a[p["chronic"][a] == 0] for a in self.alive_by_region]
-        self.series_used = np.zeros(cfg.persons, np.int64)
-        self.alive_all = np.flatnonzero(self.never_dies)
+        self.series_used = np.zeros(cfg.persons, np.int16)
+        self.alive_all = np.flatnonzero(self.never_dies).astype(np.int32)
         self.dead = np.flatnonzero((p["die_day"] >= 0) & (p["die_day"] <= 320))
 
         irng = rng_for(cfg.seed, 3)
         self.inst = reg.make_institutions(irng, cfg.institutions)
-        # personal data and person numbers, kept as Arrow arrays for fast take()
-        self.psn_table = reg.persons_table(rng_for(cfg.seed, 8), p, 0, cfg.persons, cfg.year)
-        self.psn_no = self.psn_table["psn_no"].combine_chunks()
-        self.certno = self.psn_table["certno"].combine_chunks()
-        self.psn_name = self.psn_table["psn_name"].combine_chunks()
-        self.brdy = self.psn_table["brdy"].combine_chunks().to_numpy(zero_copy_only=False)
         self.pa_code = pa.array(np.concatenate([self.d_code, self.i_code]).tolist(), pa.string())
         self.pa_name = pa.array(np.concatenate([self.d_name, self.i_name]).tolist(), pa.string())
         # 集采: the first (cheapest-listed) common product of each generic is the selected one
@@ -274,6 +268,27 @@ class Province:
         )
         keep = np.array([s not in honest for s in self.b7_sub], bool)
         self.b7_main, self.b7_sub = self.b7_main[keep], self.b7_sub[keep]
+
+    PERSON_CHUNK = 500_000
+
+    def build_persons(self, sink: TableSink | None) -> None:
+        """Generate ``psn_info_b`` chunk by chunk (streamed to ``sink``), keeping only the
+        birth dates and the personal data that the claims tables repeat."""
+        cfg = self.cfg
+        certno, names, brdy = [], [], []
+        schema = _schema("psn_info_b")
+        for k, start in enumerate(range(0, cfg.persons, self.PERSON_CHUNK)):
+            stop = min(cfg.persons, start + self.PERSON_CHUNK)
+            t = reg.persons_table(rng_for(cfg.seed, 8, k), self.persons, start, stop, cfg.year)
+            if sink is not None:
+                sink.write(_fit(t, schema))
+            certno.append(t["certno"].combine_chunks())
+            names.append(t["psn_name"].combine_chunks())
+            brdy.append(t["brdy"].combine_chunks().to_numpy(zero_copy_only=False))
+            del t
+        self.certno = pa.concat_arrays(certno)
+        self.psn_name = pa.concat_arrays(names)
+        self.brdy = np.concatenate(brdy)
 
     # ------------------------------------------------------------------ helpers
     def purchase_price(self, i: int, prod: np.ndarray) -> np.ndarray:
@@ -1191,7 +1206,7 @@ def block_tables(
     mdtrt_id = _s(100000000000 + enc0 + np.arange(ne))
     setl_id = _s(200000000000 + enc0 + np.arange(ne))
     psn = pa.array(enc.psn)
-    psn_no = pv.psn_no.take(psn)
+    psn_no = reg.psn_no(enc.psn)
     code = pa.array(np.full(ne, c.code))
     med_s = _s(enc.med)
     ins_s = _s(P["insutype"][enc.psn])
@@ -1666,7 +1681,7 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     sinks = {t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt) for t in big}
     # persons
     ps = TableSink(out / f"psn_info_b.{ext}", schemas["psn_info_b"], cfg.fmt)
-    ps.write(_fit(pv.psn_table, schemas["psn_info_b"]))
+    pv.build_persons(ps)
     ps.close()
     proc_sinks = {
         t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt)

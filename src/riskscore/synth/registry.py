@@ -151,7 +151,7 @@ def _names(rng: np.random.Generator, n: int) -> pa.Array:
     g2 = np.array(GIVEN)[rng.integers(0, len(GIVEN), n)]
     two = rng.random(n) < 0.65
     out = np.char.add(np.char.add(s, g1), np.where(two, g2, ""))
-    return pa.array(out.tolist(), pa.string())
+    return pa.array(out)
 
 
 def _check_digit(body: np.ndarray) -> np.ndarray:
@@ -271,27 +271,22 @@ INSTITUTION_COLUMNS = [
 def make_persons(rng: np.random.Generator, n: int, year: int) -> dict[str, np.ndarray]:
     """The insured population (参保人员) as arrays; PII is generated separately."""
     region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHT / REGION_WEIGHT.sum())
-    order = np.argsort(region, kind="stable")
-    region = region[order]
-    age = np.concatenate(
-        [
-            rng.integers(0, 18, n),
-            rng.integers(18, 60, n),
-            rng.integers(60, 95, n),
-        ]
-    )
+    region = np.sort(region).astype(np.int8)  # persons are numbered region by region
     pick = rng.choice(3, size=n, p=[0.17, 0.55, 0.28])
-    age = age.reshape(3, n)[pick, np.arange(n)]
-    gend = np.where(rng.random(n) < 0.5, 1, 2)
-    # birth day of year
-    bday = rng.integers(0, 365, n)
+    lo = np.array([0, 18, 60])[pick]
+    hi = np.array([18, 60, 95])[pick]
+    age = rng.integers(lo, hi).astype(np.int16)
+    del lo, hi, pick
+    gend = np.where(rng.random(n) < 0.5, 1, 2).astype(np.int8)
+    bday = rng.integers(0, 365, n).astype(np.int16)  # birth day of year
     chronic_p = np.where(age < 40, 0.02, np.where(age < 60, 0.15, 0.38))
     chronic = (rng.random(n) < chronic_p).astype(np.int8)
+    del chronic_p
     emp = (age >= 18) & (rng.random(n) < np.where(age < 60, 0.55, 0.35))
-    insutype = np.where(emp, 310, 390)
+    insutype = np.where(emp, 310, 390).astype(np.int16)
     die_p = np.where(age >= 75, 0.05, np.where(age >= 60, 0.012, 0.002))
     dead = rng.random(n) < die_p
-    die_day = np.where(dead, rng.integers(20, 330, n), -1)
+    die_day = np.where(dead, rng.integers(20, 330, n), -1).astype(np.int16)
     return {
         "region": region,
         "age": age,
@@ -311,10 +306,8 @@ def persons_table(
     idx = np.arange(start, stop)
     region = persons["region"][start:stop]
     age = persons["age"][start:stop]
-    by = year - 1 - age
-    bdate = (
-        np.array([f"{y}-01-01" for y in by], dtype="datetime64[D]") + persons["bday"][start:stop]
-    )
+    by = (year - 1 - age.astype(np.int64)) - 1970
+    bdate = by.astype("datetime64[Y]").astype("datetime64[D]") + persons["bday"][start:stop]
     reg_codes = np.array([r[0] for r in REGIONS])[region]
     ymd = np.datetime_as_string(bdate, unit="D")
     ymd = np.char.replace(ymd, "-", "")
@@ -340,16 +333,16 @@ def persons_table(
     return pa.table(
         {
             "psn_no": psn_no(idx),
-            "gend": pa.array(persons["gend"][start:stop].astype(str).tolist(), pa.string()),
+            "gend": pa.array(persons["gend"][start:stop].astype(str)),
             "brdy": pa.array(bdate.astype("datetime64[D]"), pa.date32()),
             "die_date": die_arr,
-            "insutype": pa.array(persons["insutype"][start:stop].astype(str).tolist(), pa.string()),
-            "insu_admdvs": pa.array(reg_codes.tolist(), pa.string()),
+            "insutype": pa.array(persons["insutype"][start:stop].astype(str)),
+            "insu_admdvs": pa.array(reg_codes),
             "chronic_flag": pa.array(persons["chronic"][start:stop].astype(np.int64)),
-            "certno": pa.array(certno.tolist(), pa.string()),
+            "certno": pa.array(certno),
             "psn_name": _names(rng, n),
-            "tel": pa.array(tel.tolist(), pa.string()),
-            "addr": pa.array(addr.tolist(), pa.string()),
+            "tel": pa.array(tel),
+            "addr": pa.array(addr),
         }
     )
 
