@@ -6,8 +6,6 @@ import pandas as pd
 
 TIER_ORDER = ("A", "B", "C", "D")
 TIER_COLORS = {"A": "#4caf50", "B": "#c0ca33", "C": "#ff9800", "D": "#e53935"}
-PROBABILITY_COLUMNS = ("p_violation", "violation_prob", "prob_violation", "p_hat", "predicted_prob")
-"""Columns of scores.csv that may hold a predicted violation probability."""
 
 
 def tier_order(tiers) -> list[str]:
@@ -18,6 +16,7 @@ def tier_order(tiers) -> list[str]:
 
 
 def tier_color(tier: str) -> str:
+    """Chart colour of a tier (A green … D red)."""
     return TIER_COLORS.get(str(tier), "#607d8b")
 
 
@@ -29,4 +28,5 @@ def year_of(inputs, policy: dict | None) -> int:
 
 
 def num(s: pd.Series) -> pd.Series:
+    """Numbers from a column (non-numbers become NaN)."""
     return pd.to_numeric(s, errors="coerce")

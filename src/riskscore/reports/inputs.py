@@ -177,6 +177,7 @@ class ReportInputs:
         return self._cache["scores+"].copy()
 
     def evidence(self) -> pd.DataFrame:
+        """evidence.csv of the score step (疑点记录: record ids per institution and indicator)."""
         return self._csv(
             "score_dir",
             "evidence.csv",
@@ -184,10 +185,12 @@ class ReportInputs:
         )
 
     def indicators(self) -> pd.DataFrame:
+        """indicators.csv of the score step (one row per institution and indicator)."""
         return self._csv("score_dir", "indicators.csv", ("fixmedins_code", "indicator_id"))
 
     # ------------------------------------------------------------------ plan, draw
     def plan(self) -> dict:
+        """plan.json of the plan step (年度抽查计划 summary)."""
         key = "plan.json"
         if key not in self._cache:
             p = self._dir("plan_dir") / "plan.json"
@@ -195,6 +198,7 @@ class ReportInputs:
         return self._cache[key]
 
     def inclusion(self) -> pd.DataFrame:
+        """inclusion.csv: inclusion probability π (入样概率) per institution."""
         return self._csv("plan_dir", "inclusion.csv", ("fixmedins_code", "tier", "pi"))
 
     def policy_dict(self) -> dict:
@@ -218,6 +222,7 @@ class ReportInputs:
         return self._cache["policy"]
 
     def manifest(self) -> dict:
+        """manifest.json of the draw."""
         key = "manifest.json"
         if key not in self._cache:
             self._cache[key] = _read_json(
@@ -226,18 +231,22 @@ class ReportInputs:
         return self._cache[key]
 
     def frame(self) -> pd.DataFrame:
+        """frame.csv of the draw (sampling frame with π and the selected flag)."""
         return self._csv("draw_dir", "frame.csv", ("fixmedins_code", "tier", "pi", "selected"))
 
     def targets(self) -> pd.DataFrame:
+        """targets.csv of the draw (抽中机构)."""
         return self._csv("draw_dir", "targets.csv", ("fixmedins_code",))
 
     def assignments(self) -> pd.DataFrame | None:
+        """assignments.csv of the draw (inspector teams); None when absent."""
         if not self.has("draw_dir", "assignments.csv"):
             return None
         return self._csv("draw_dir", "assignments.csv", ("fixmedins_code",))
 
     # ------------------------------------------------------------------ results, analysis
     def results(self) -> pd.DataFrame:
+        """results.csv (contract table inspection_results) with numeric amounts."""
         df = self._csv(
             "results_dir",
             "results.csv",
@@ -255,6 +264,7 @@ class ReportInputs:
         return self._csv("analysis_dir", filename, required)
 
     def estimates(self) -> pd.DataFrame:
+        """estimates.csv of ``riskscore analyze`` (scope, measure, estimate, ci_low, ci_high)."""
         return self._csv(
             "analysis_dir", "estimates.csv", ("scope", "measure", "estimate", "ci_low", "ci_high")
         )
@@ -275,6 +285,7 @@ class ReportInputs:
         return None if df is None else df.copy()
 
     def institutions(self) -> pd.DataFrame | None:
+        """The target registry (检查对象名录库) from the data folder; None when not set."""
         df = self.data_table("institutions")
         if df is not None:
             df["fixmedins_code"] = df["fixmedins_code"].astype("string")
