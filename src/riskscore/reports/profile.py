@@ -219,6 +219,16 @@ def _indicator_label(indicator_id: str, lang: str) -> str:
     return str(indicator_id)
 
 
+def _short(label: str, lang: str) -> str:
+    """A chart title of at most two lines."""
+    import textwrap
+
+    lines = textwrap.wrap(label, width=16 if lang == "zh" else 34)
+    if len(lines) > 2:
+        lines = [lines[0], lines[1][:-1] + "…"]
+    return "\n".join(lines)
+
+
 def section_peers(inputs: ReportInputs, fixmedins_code: str = "", max_charts: int = 9):
     """指标与同类机构对比: table and small multiples of the peers' distributions."""
     import matplotlib.pyplot as plt
@@ -261,7 +271,7 @@ def section_peers(inputs: ReportInputs, fixmedins_code: str = "", max_charts: in
             vals = ind.loc[sel, "value"].dropna()
             ax.hist(vals, bins=min(20, max(5, len(vals) // 2)), color="#90a4ae")
             ax.axvline(r["value"], color="#e53935", linewidth=2)
-            ax.set_title(_indicator_label(r["indicator_id"], lang)[:18], fontsize=9)
+            ax.set_title(_short(_indicator_label(r["indicator_id"], lang), lang), fontsize=8)
             ax.tick_params(labelsize=7)
         for ax in axes.ravel()[k:]:
             ax.axis("off")

@@ -51,6 +51,7 @@ PRINT_CSS = """
   .jp-RenderedHTMLCommon table.rs-key th, .jp-RenderedHTMLCommon table.rs-key td {
          border: 1px solid #c8c8c8; padding: 3px 8px; }
   .jp-RenderedHTMLCommon table.rs-key th { background: #f2f5f9; text-align: left; }
+  .jp-RenderedHTMLCommon table.rs-key td { text-align: left; max-width: 50em; }
   .jp-RenderedHTMLCommon table.rs-table thead th { background: #f2f5f9; text-align: center; }
   .jp-RenderedHTMLCommon table.rs-table caption { caption-side: top; font-weight: bold;
          text-align: left; }
