@@ -17,6 +17,7 @@ every template: it resolves the folders, checks the language and sets up a CJK f
 from __future__ import annotations
 
 from riskscore.reports import annual_plan, post_inspection, profile, public_notice
+from riskscore.reports.display import sources
 from riskscore.reports.inputs import ReportInputs
 from riskscore.reports.runner import (
     TEMPLATES,
@@ -38,6 +39,7 @@ __all__ = [
     "public_notice",
     "render_html",
     "run_report",
+    "sources",
     "template_parameters",
     "template_path",
 ]

@@ -182,3 +182,44 @@ def figure(fig, alt: str = "") -> bytes:
         f'<img class="rs-chart" alt="{html.escape(alt)}" src="data:image/png;base64,{b64}"/>'
     )
     return data
+
+
+def sources(inputs) -> list[tuple[str, str]]:
+    """Display where the report's numbers come from (数据来源): the folders, the policy and
+    the riskscore version, for traceability of internal reports.
+
+    Returns
+    -------
+    list of (str, str)
+        Label and value of each line.
+    """
+    from riskscore import __version__
+
+    zh = inputs.lang == "zh"
+    rows = []
+    labels = {
+        "data_dir": ("数据目录", "Data folder"),
+        "score_dir": ("评分结果", "Scores"),
+        "plan_dir": ("抽查计划", "Plan"),
+        "draw_dir": ("抽取结果", "Draw"),
+        "results_dir": ("检查结果", "Inspection results"),
+        "analysis_dir": ("结果分析", "Analysis"),
+    }
+    for key, (lz, le) in labels.items():
+        value = getattr(inputs, key)
+        if value:
+            rows.append((lz if zh else le, str(value)))
+    try:
+        pol = inputs.policy_dict()
+        sha = str(pol.get("_sha256", ""))[:16]
+        rows.append(("政策文件" if zh else "Policy", f"{pol.get('policy_id', '')} (sha256 {sha}…)"))
+    except Exception:  # noqa: BLE001 - a report without a policy still lists its folders
+        pass
+    rows.append(("软件版本" if zh else "Software", f"riskscore {__version__}"))
+    body = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in rows)
+    _display_html(
+        '<details class="rs-sources" open><summary>'
+        + ("数据来源" if zh else "Sources")
+        + f'</summary><table class="rs-key" data-key="sources">{body}</table></details>'
+    )
+    return rows
