@@ -18,6 +18,8 @@ With ``--update-doc`` the table between the markers ``<!-- quality-table:start -
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import tempfile
@@ -37,36 +39,18 @@ START, END = "<!-- quality-table:start -->", "<!-- quality-table:end -->"
 def evaluate(seed: int, institutions: int, engine: str, work: Path, extra: list[str]) -> dict:
     data = work / f"prov{seed}"
     out = work / f"score{seed}"
+    log = io.StringIO()
     t0 = time.perf_counter()
-    code = cli_main(
-        [
-            "synth",
-            "--out",
-            str(data),
-            "--institutions",
-            str(institutions),
-            "--seed",
-            str(seed),
-            *extra,
-        ]
-    )
+    synth = ["synth", "--out", str(data), "--institutions", str(institutions)]
+    synth += ["--seed", str(seed), "--no-progress", *extra]
+    with contextlib.redirect_stdout(log):
+        code = cli_main(synth)
     if code:
         raise SystemExit(f"riskscore synth failed for seed {seed}")
     t1 = time.perf_counter()
-    code = cli_main(
-        [
-            "score",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--engine",
-            engine,
-            "--quiet",
-            "--lang",
-            "en",
-        ]
-    )
+    score = ["score", "--data", str(data), "--out", str(out), "--engine", engine]
+    with contextlib.redirect_stdout(log):
+        code = cli_main([*score, "--quiet", "--lang", "en"])
     if code:
         raise SystemExit(f"riskscore score failed for seed {seed}")
     t2 = time.perf_counter()
@@ -141,17 +125,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update-doc", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument(
+        "--keep", type=Path, default=None, help="keep provinces and scores in this folder"
+    )
+    ap.add_argument(
         "--synth-arg",
         action="append",
         default=[],
         help="extra argument passed to riskscore synth (repeatable)",
     )
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="rs_quality_") as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
         results = [
-            evaluate(s, args.institutions, args.engine, Path(tmp), args.synth_arg)
+            evaluate(s, args.institutions, args.engine, args.keep, args.synth_arg)
             for s in args.seeds
         ]
+    else:
+        with tempfile.TemporaryDirectory(prefix="rs_quality_") as tmp:
+            results = [
+                evaluate(s, args.institutions, args.engine, Path(tmp), args.synth_arg)
+                for s in args.seeds
+            ]
     table = markdown(results, args.institutions, args.engine)
     print(table)
     if args.json:

@@ -13,7 +13,8 @@ eligible records) into one row per institution:
    (beta-binomial; numerator ≤ denominator) and Gamma(a, b) for rates that can exceed one
    (gamma-Poisson, e.g. tests per encounter). An institution's posterior is
    Beta(α + x, β + n − x) (resp. Gamma(a + x, b + n)); its shrunken rate is the posterior
-   mean ``(x + α) / (n + α + β)``. A 20-claim clinic with one odd claim therefore stays close
+   mean ``(x + α) / (n + α + β)``. The prior strength α + β is kept between
+   ``min_prior_strength`` (10) and ``max_prior_strength``. A 20-claim clinic with one odd claim therefore stays close
    to its peers.
 3. **Peer norm (同类机构常态水平).** The peer norm of an indicator is estimated robustly: the
    prior is refitted after leaving out the ``trim`` share of institutions with the highest
@@ -167,7 +168,9 @@ def indicator_names() -> dict[str, IndicatorName]:
 # --------------------------------------------------------------------------- priors
 
 
-def _mom_prior(x: np.ndarray, n: np.ndarray, kind: str, max_strength: float) -> tuple[float, float]:
+def _mom_prior(
+    x: np.ndarray, n: np.ndarray, kind: str, max_strength: float, min_strength: float = 0.0
+) -> tuple[float, float]:
     """Method-of-moments prior (α, β) for Beta or (a, b) for Gamma (shape, rate).
 
     The between-institution variance is the denominator-weighted variance of the rates minus
@@ -199,10 +202,10 @@ def _mom_prior(x: np.ndarray, n: np.ndarray, kind: str, max_strength: float) -> 
     if kind == "proportion":
         tau2 = min(max(tau2, tau2_min), unit_var * 0.999)  # strength >= ~0.001
         strength = unit_var / tau2 - 1.0
-        strength = max(strength, 1e-3)
+        strength = min(max(strength, 1e-3, min_strength), max_strength)
         return mu * strength, (1.0 - mu) * strength
     tau2 = max(tau2, tau2_min)
-    b = mu / tau2  # rate
+    b = min(max(mu / tau2, min_strength), max_strength)  # rate = pseudo-denominator
     return mu * b, b
 
 
@@ -257,6 +260,10 @@ class RiskScorer(BaseEstimator):
         Smallest peer norm for proportions (最低常态水平): a norm near zero (rules that honest
         peers almost never break) would turn one flagged record into an enormous multiple,
         so ratios are formed against at least 0.5 %.
+    min_prior_strength : float, default 10
+        Smallest prior pseudo-denominator (先验强度下限): violators in a peer group inflate the
+        between-institution variance and so weaken the prior; with at least 10 pseudo-units
+        one flagged record out of two or three cannot look like a high rate.
     max_prior_strength : float or None, default None
         Cap on the prior's pseudo-denominator (先验强度上限); None = 10 × the peer group's
         median denominator (at least 100), so the prior never outweighs a typical peer's own
@@ -307,6 +314,7 @@ class RiskScorer(BaseEstimator):
         peer_quantile: float = 0.75,
         credibility: float = 0.9,
         min_norm: float = 0.005,
+        min_prior_strength: float = 10.0,
         max_prior_strength: float | None = None,
         indicator_weights: Mapping | None = None,
         family_weights: Mapping | None = None,
@@ -322,6 +330,7 @@ class RiskScorer(BaseEstimator):
         self.peer_quantile = peer_quantile
         self.credibility = credibility
         self.min_norm = min_norm
+        self.min_prior_strength = min_prior_strength
         self.max_prior_strength = max_prior_strength
         self.indicator_weights = indicator_weights
         self.family_weights = family_weights
@@ -511,7 +520,7 @@ class RiskScorer(BaseEstimator):
         cap = self.max_prior_strength
         if cap is None:
             cap = max(10.0 * float(np.median(n)), 100.0)
-        a, b = _mom_prior(x, n, kind, float(cap))
+        a, b = _mom_prior(x, n, kind, float(cap), float(self.min_prior_strength))
         # robust peer norm: refit without the trim share of highest shrunken rates
         theta = _posterior_mean(x, n, a, b, kind)
         keep = np.ones(len(x), dtype=bool)
