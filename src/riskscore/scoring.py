@@ -14,8 +14,8 @@ eligible records) into one row per institution:
    (gamma-Poisson, e.g. tests per encounter). An institution's posterior is
    Beta(α + x, β + n − x) (resp. Gamma(a + x, b + n)); its shrunken rate is the posterior
    mean ``(x + α) / (n + α + β)``. The prior strength α + β is kept between
-   ``min_prior_strength`` (10) and ``max_prior_strength``. A 20-claim clinic with one odd claim therefore stays close
-   to its peers.
+   ``min_prior_strength`` (10) and ``max_prior_strength``. A 20-claim clinic with one odd
+   claim therefore stays close to its peers.
 3. **Peer norm (同类机构常态水平).** The peer norm of an indicator is estimated robustly: the
    prior is refitted after leaving out the ``trim`` share of institutions with the highest
    shrunken rates (the suspected violators), and the norm is that refitted distribution's
