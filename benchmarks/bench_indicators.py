@@ -15,6 +15,9 @@ peak resident set size (``resource.getrusage``, DuckDB runs in-process) is its o
 * **suite** — :func:`riskscore.indicators.compute_indicators` with ``read_parquet_direct=True``
   (every indicator, values and evidence, out-of-core over Parquet).
 
+``--replicate K`` measures on K copies of the province's claim tables (ids suffixed per copy),
+e.g. a 10M-line province × 10 for 100M lines without generating it again.
+
 Prints wall time and peak memory of both. Not a timed test: run it by hand on a quiet machine
 and record the figures in ``docs/indicators.md``.
 """
@@ -41,6 +44,47 @@ FROM (SELECT fixmedins_code, count(*) AS n_lines, sum(det_item_fee_sumamt) AS am
 LEFT JOIN (SELECT fixmedins_code, count(*) AS n_enc FROM read_parquet('{enc}') GROUP BY 1) e
 USING (fixmedins_code)
 """
+
+
+# id columns made unique per copy when a province is replicated (--replicate K)
+REPLICATE_IDS = {
+    "fee_list_d": ("bkkp_sn", "mdtrt_id", "setl_id", "psn_no", "rx_drord_no"),
+    "mdtrt_d": ("mdtrt_id", "psn_no", "refl_old_mdtrt_id"),
+    "setl_d": ("setl_id", "mdtrt_id", "psn_no"),
+    "psn_info_b": ("psn_no",),
+    "setl_list_diag_d": ("setl_id", "mdtrt_id", "psn_no"),
+}
+
+
+def replicate(src: Path, dst: Path, k: int) -> None:
+    """Write ``k`` copies of a province's claim tables (ids suffixed ``~i``) into ``dst``.
+
+    The copies share institutions, procurement and stock tables; each copy is an independent
+    set of persons and claims, so every indicator keeps its meaning at k times the volume.
+    """
+    import duckdb
+
+    dst.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    for f in src.iterdir():
+        name = f.name.split(".")[0]
+        if name in REPLICATE_IDS and f.suffix == ".parquet":
+            cols = [
+                r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()
+            ]
+            rep = ", ".join(
+                f"CAST({c} AS VARCHAR) || '~' || CAST(rep_k AS VARCHAR) AS {c}"
+                for c in REPLICATE_IDS[name]
+                if c in cols
+            )
+            con.execute(
+                f"COPY (SELECT * EXCLUDE (rep_k) REPLACE ({rep}) FROM read_parquet('{f}'), "
+                f"range({k}) r(rep_k)) TO '{dst / f.name}' (FORMAT parquet)"
+            )
+        elif f.is_file():
+            shutil.copy(f, dst / f.name)
+        elif f.is_dir():
+            shutil.copytree(f, dst / f.name, dirs_exist_ok=True)
 
 
 def _peak_mb() -> float:
@@ -88,6 +132,7 @@ def run_suite(data: Path, memory: str | None) -> dict:
         "skipped": res.skipped,
         "evidence_rows": len(res.evidence),
         "fee_lines": int(res.exposure.n_fee_lines.sum()),
+        "timings": {k: round(v, 2) for k, v in res.timings.items()},
     }
 
 
@@ -99,6 +144,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--keep", type=Path, default=None, help="generate here and keep the files")
     ap.add_argument("--memory", default=None, help="DuckDB memory_limit, e.g. 6GB")
+    ap.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        help="measure on K copies of the province (ids suffixed; written next to it, deleted after)",
+    )
     ap.add_argument("--phase", choices=("floor", "suite"), default=None, help=argparse.SUPPRESS)
     ap.add_argument("--json", action="store_true", help="print one JSON line per phase")
     args = ap.parse_args()
@@ -123,6 +174,13 @@ def main() -> int:
         )
         generate(data, cfg)
         print(f"generated {data} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    rep_dir = None
+    if args.replicate > 1:
+        rep_dir = Path(tempfile.mkdtemp(prefix=f"bench_ind_x{args.replicate}_"))
+        t0 = time.perf_counter()
+        replicate(data, rep_dir, args.replicate)
+        print(f"replicated x{args.replicate} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        data = rep_dir
     results = []
     try:
         for phase in ("floor", "suite"):
@@ -135,6 +193,8 @@ def main() -> int:
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+        if rep_dir is not None:
+            shutil.rmtree(rep_dir, ignore_errors=True)
     if args.json:
         for r in results:
             print(json.dumps(r))
@@ -150,6 +210,8 @@ def main() -> int:
             f"fee_lines={r['fee_lines']:,} skipped={len(r['skipped'])}"
         )
         print(f"{r['phase']:6s} wall {r['wall_s']:8.1f} s   peak {r['peak_mb']:8.0f} MB{extra}")
+        for k, v in sorted(r.get("timings", {}).items(), key=lambda kv: -kv[1]):
+            print(f"    {k:28s} {v:7.1f} s")
     return 0
 
 

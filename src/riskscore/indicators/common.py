@@ -97,7 +97,7 @@ def encounters(ctx: Context):
         age = _first(col("age"), age_calc)
         chronic = col("p_chronic_flag")
         lv = _first(col("i_hosp_lv"), col("hosp_lv"))
-        region = _first(col("i_region"), col("insu_admdvs"))
+        region = col("i_region")  # the institution's region (not the insured's 参保地)
         dx = col("dscg_maindiag_code")
         die = col("p_die_date")
         null_s = ibis.null().cast("string")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class IndicatorResult:
         The parameters used (``_version`` included).
     notes : list of str
         两库 rule rows that could not be interpreted, absent rule files.
+    timings : dict
+        Wall seconds per computed indicator (shared inputs count where first built).
     """
 
     values: pd.DataFrame
@@ -75,6 +78,7 @@ class IndicatorResult:
     computed: list[str] = field(default_factory=list)
     rules: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def rates(self) -> pd.DataFrame:
         """Wide table of raw rates (numerator ÷ denominator), institutions × indicator ids."""
@@ -229,6 +233,7 @@ def spark_session(master: str | None = None):
             )
             .appName("riskscore-indicators")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
@@ -461,7 +466,9 @@ def compute_indicators(
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(todo), desc="indicators", file=sys.stderr, leave=False)
+        timings: dict[str, float] = {}
         for ind in todo:
+            t_start = time.perf_counter()
             if bar is not None:
                 bar.set_postfix_str(ind.id)
             why = ctx.missing(ind.needs)
@@ -497,6 +504,7 @@ def compute_indicators(
             e["family"] = ind.family
             evidence.append(e)
             computed.append(ind.id)
+            timings[ind.id] = time.perf_counter() - t_start
             if bar is not None:
                 bar.update()
         if bar is not None:
@@ -527,4 +535,5 @@ def compute_indicators(
         computed=computed,
         rules=params,
         notes=notes,
+        timings=timings,
     )

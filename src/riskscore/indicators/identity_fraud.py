@@ -89,20 +89,17 @@ def if_overlapping_stays(ctx: Context):
 )
 def if_two_regions_same_day(ctx: Context):
     e = encounters(ctx)
-    g = (
-        e.filter(e.region.notnull())
-        .group_by(["psn_no", "begn_day"])
-        .aggregate(n_regions=_.region.nunique())
-    )
-    g = g.filter(g.n_regions > 1).select(g_psn=_.psn_no, g_day=_.begn_day, n_regions=_.n_regions)
-    j = e.left_join(g, [e.psn_no == g.g_psn, e.begn_day == g.g_day])
-    flag = j.n_regions.notnull()
+    # min ≠ max region over the person's day (a window, not a self-join: Spark resolves a
+    # self-join on columns derived from the same relation as always-true)
+    w = ibis.window(group_by=[e.psn_no, e.begn_day])
+    e = e.mutate(r_min=e.region.min().over(w), r_max=e.region.max().over(w))
+    flag = (e.region.notnull() & (e.r_min != e.r_max)).fill_null(False)
     return units(
-        j,
-        j.fixmedins_code,
+        e,
+        e.fixmedins_code,
         "mdtrt_d",
-        j.mdtrt_id,
+        e.mdtrt_id,
         num=flag.cast("float64"),
         flag=flag,
-        detail=ibis.literal("region=").concat(j.region.fill_null("")),
+        detail=ibis.literal("region=").concat(e.region.fill_null("")),
     )

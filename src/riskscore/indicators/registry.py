@@ -86,3 +86,44 @@ def get(indicator_id: str) -> Indicator:
         if i.id == indicator_id:
             return i
     raise KeyError(indicator_id)
+
+
+def indicators_markdown(rules: dict | None = None) -> str:
+    """The indicator catalogue as Markdown (the body of ``docs/indicators.md`` §2).
+
+    Parameters
+    ----------
+    rules : dict, optional
+        Loaded parameters (:func:`riskscore.indicators.load_rules`) to print current values.
+    """
+    from riskscore.contract import FAMILIES
+
+    from . import families  # noqa: F401
+
+    lines = []
+    for fam, (fzh, fen) in FAMILIES.items():
+        lines += [f"### `{fam}` — {fzh} ({fen})", ""]
+        for i in [x for x in INDICATORS if x.family == fam]:
+            needs = "; ".join(f"`{t}`: {', '.join(c)}" for t, c in i.needs.items())
+            params = ", ".join(f"`{p}`" for p in i.params) or "—"
+            if rules and i.params:
+                vals = []
+                for p in i.params:
+                    v = rules.get(p)
+                    if not isinstance(v, dict | list) or len(str(v)) < 60:
+                        vals.append(f"{p}={v}")
+                params += (" (" + "; ".join(vals) + ")") if vals else ""
+            lines += [
+                f"#### `{i.id}` — {i.zh}",
+                "",
+                f"*{i.en}.*",
+                "",
+                f"- **Basis 依据**: {i.basis}",
+                f"- **Needs 所需数据**: {needs}",
+                f"- **Params 参数** (rules.yaml): {params}",
+                f"- **Unit 单位 / evidence id**: {i.unit}",
+                f"- **分子/分母**: {i.description_zh}",
+                f"- **Numerator/denominator**: {i.description_en}",
+                "",
+            ]
+    return "\n".join(lines)
