@@ -150,10 +150,15 @@ def main() -> int:
         default=1,
         help="measure on K copies of the province (ids suffixed; written next to it, deleted after)",
     )
-    ap.add_argument("--phase", choices=("floor", "suite"), default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--phase", choices=("floor", "suite", "replicate"), default=None, help=argparse.SUPPRESS
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON line per phase")
     args = ap.parse_args()
 
+    if args.phase == "replicate":
+        replicate(args.data, args.keep, args.replicate)
+        return 0
     if args.phase:  # child process: one measurement
         fn = run_floor if args.phase == "floor" else run_suite
         print("RESULT " + json.dumps(fn(args.data, args.memory)), flush=True)
@@ -178,7 +183,23 @@ def main() -> int:
     if args.replicate > 1:
         rep_dir = Path(tempfile.mkdtemp(prefix=f"bench_ind_x{args.replicate}_"))
         t0 = time.perf_counter()
-        replicate(data, rep_dir, args.replicate)
+        # in a child process: the RSS high-water mark of this process is inherited by the
+        # measured children (fork), so this process stays small
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--phase",
+                "replicate",
+                "--data",
+                str(data),
+                "--replicate",
+                str(args.replicate),
+                "--keep",
+                str(rep_dir),
+            ],
+            check=True,
+        )
         print(f"replicated x{args.replicate} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         data = rep_dir
     results = []
