@@ -152,6 +152,16 @@ def test_over_testing_period_scope_person():
     assert ev(res, "ot_b8_period") == {"C1": ["HBT2"], "H2": ["HBT4"]}
 
 
+def test_spreadsheet_float_codes_in_claims_still_match_the_rules():
+    tables = world_over_testing().tables()
+    fee = tables["fee_list_d"]
+    fee["hilist_code"] = fee["hilist_code"] + ".0"  # exported through Excel
+    fee["fixmedins_code"] = " " + fee["fixmedins_code"] + " "
+    res = compute_indicators(tables, progress=False, only=["ot_b8_frequency", "ot_b8_period"])
+    assert nd(res, "ot_b8_frequency") == {"H1": (2, 4)}
+    assert ev(res, "ot_b8_period") == {"C1": ["HBT2"]}
+
+
 def test_tests_per_encounter_observed_over_expected():
     res = run(world_tests_per_encounter(), ["ot_tests_per_encounter"])
     v = nd(res, "ot_tests_per_encounter")

@@ -158,18 +158,19 @@ def _coerce_frame(name: str, df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     if spec is None:
         return df
-    from .rules import normalise_code
-
     for c in spec.columns:
         if c.name not in df.columns:
             continue
         s = df[c.name]
         if c.dtype in ("code", "str"):
-            if not pd.api.types.is_string_dtype(s) or s.dtype == object:
-                vals = [normalise_code(v) if c.dtype == "code" else v for v in s.tolist()]
-                s = pd.Series(vals, index=df.index, dtype="object")
-                s = s.where(s.notna(), None).astype("string")
-            df[c.name] = s.astype("string")
+            if pd.api.types.is_float_dtype(s):  # 1102000040000.0 read as a number
+                nn = s.dropna()
+                s = s.astype("Int64") if (nn == nn.round()).all() else s
+            s = s.astype("string")
+            if c.dtype == "code":  # "1102000040000.0" → "1102000040000", whitespace stripped
+                s = s.str.strip().str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+                s = s.mask(s == "")
+            df[c.name] = s
         elif c.dtype == "int":
             df[c.name] = pd.to_numeric(s, errors="coerce").astype("Int64")
         elif c.dtype == "float":
