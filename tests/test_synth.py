@@ -356,3 +356,17 @@ def test_cli_runs_and_reports(tmp_path, capsys):
     assert rep["rows"]["fee_list_d"] > 3000
     assert (tmp_path / "p" / "truth.csv").exists()
     assert main(["synth", "--out", str(tmp_path / "q"), "--institutions", "3"]) == 2
+
+
+def test_truth_intensity_matches_truth(province):
+    ti = pd.read_csv(province / "truth_intensity.csv", dtype={"fixmedins_code": str})
+    truth = pd.read_csv(province / "truth.csv", dtype=str)
+    assert set(map(tuple, ti[["fixmedins_code", "family"]].to_numpy())) == set(
+        map(tuple, truth.to_numpy())
+    )
+    assert ti["intensity"].between(0.03, 0.30).all()
+    tc = pd.read_csv(province / "truth_claims.csv", dtype=str)
+    n = tc.groupby(["fixmedins_code", "family"]).size()
+    got = ti.set_index(["fixmedins_code", "family"])["planted_records"]
+    assert (n.reindex(got.index).to_numpy() == got.to_numpy()).all()
+    assert (ti["planted_amount"] > 0).all()

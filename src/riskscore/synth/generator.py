@@ -1179,6 +1179,7 @@ class BlockOutput:
     def __init__(self):
         self.truth_rows: list[tuple] = []
         self.improper = {}
+        self.n_records: dict[tuple[str, str], int] = {}
 
 
 def block_tables(
@@ -1730,6 +1731,8 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
                     _fit(pa.Table.from_pandas(df, preserve_index=False), schemas[name])
                 )
         tw.writerows(sorted(bo.truth_rows))  # this institution's planted records
+        for row in bo.truth_rows:
+            bo.n_records[row[:2]] = bo.n_records.get(row[:2], 0) + 1
         bo.truth_rows = []
     fh.close()
     if bar is not None:
@@ -1765,6 +1768,22 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     pd.DataFrame(truth, columns=["fixmedins_code", "family"]).to_csv(
         out / "truth.csv", index=False, lineterminator="\n"
     )
+    # intensity and planted records per violator and family (for recall-by-intensity studies)
+    pd.DataFrame(
+        [
+            (
+                c.code,
+                f,
+                round(c.violator[f], 4),
+                bo.n_records.get((c.code, f), 0),
+                round(bo.improper.get((c.code, f), 0.0), 2),
+            )
+            for c in sorted(ctxs, key=lambda c: c.code)
+            for f in FAMS
+            if f in c.violator
+        ],
+        columns=["fixmedins_code", "family", "intensity", "planted_records", "planted_amount"],
+    ).to_csv(out / "truth_intensity.csv", index=False, lineterminator="\n")
     decoys = sorted((c.code, c.decoy) for c in ctxs if c.decoy)
     pd.DataFrame(decoys, columns=["fixmedins_code", "kind"]).to_csv(
         out / "truth_decoys.csv", index=False, lineterminator="\n"
