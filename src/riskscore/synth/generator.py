@@ -55,6 +55,7 @@ CROSS_SHARE = {"identity_fraud": 0.5, "bed_hanging": 0.25, "duplicate_prescribin
 MIN_AFFECTED = 8
 MIN_ELIGIBLE = 40
 MIN_VIOLATORS = 5
+LONG_STAY_EVERY = 10  # every 10th person is reserved for long stays and chemotherapy cycles
 
 
 @dataclass
@@ -231,14 +232,19 @@ class Province:
         self.never_dies = p["die_day"] < 0
         self.region_start = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)))
         self.region_end = np.searchsorted(p["region"], np.arange(len(reg.REGIONS)), "right")
-        self.alive_by_region = [
+        alive = [
             (np.flatnonzero(self.never_dies[s:e]) + s).astype(np.int32)
             for s, e in zip(self.region_start, self.region_end, strict=True)
         ]
+        self.alive_by_region = [a[a % LONG_STAY_EVERY != 0] for a in alive]
+        self.long_stay_by_region = [
+            a[(a % LONG_STAY_EVERY == 0) & (p["chronic"][a] == 0)] for a in alive
+        ]
         self.chronic_by_region = [a[p["chronic"][a] == 1] for a in self.alive_by_region]
-        self.nonchronic_by_region = [a[p["chronic"][a] == 0] for a in self.alive_by_region]
         self.series_used = np.zeros(cfg.persons, np.int16)
-        self.alive_all = np.flatnonzero(self.never_dies).astype(np.int32)
+        self.alive_all = np.flatnonzero(
+            self.never_dies & (np.arange(cfg.persons) % LONG_STAY_EVERY != 0)
+        ).astype(np.int32)
         self.dead = np.flatnonzero((p["die_day"] >= 0) & (p["die_day"] <= 320))
 
         irng = rng_for(cfg.seed, 3)
@@ -310,10 +316,22 @@ class Province:
         s, e = self.region_start[region], self.region_end[region]
         local = rng.integers(s, max(e, s + 1), n) if e > s else rng.integers(0, self.cfg.persons, n)
         glob = rng.integers(0, self.cfg.persons, n)
-        return np.where(rng.random(n) < 0.86, local, glob)
+        out = np.where(rng.random(n) < 0.86, local, glob)
+        # persons reserved for long stays (every LONG_STAY_EVERY-th) get no other encounters
+        res = out % LONG_STAY_EVERY == 0
+        out[res] = np.minimum(out[res] + 1, self.cfg.persons - 1)
+        return out
 
-    def alive_persons(self, rng, region: int, n: int, nonchronic: bool = False) -> np.ndarray:
-        a = (self.nonchronic_by_region if nonchronic else self.alive_by_region)[region]
+    def alive_persons(
+        self, rng, region: int, n: int, nonchronic: bool = False, inst: int = 0
+    ) -> np.ndarray:
+        """Persons alive all year; ``nonchronic`` draws from the persons reserved for long
+        stays and chemotherapy (no chronic refills, no other encounters), a share of them
+        per institution so that two hospitals rarely treat the same long-stay patient."""
+        a = (self.long_stay_by_region if nonchronic else self.alive_by_region)[region]
+        if nonchronic:
+            sub = a[(a // LONG_STAY_EVERY) % 7 == inst % 7]
+            a = sub if len(sub) >= 20 else a
         if len(a) == 0:
             a = self.alive_all
         return a[rng.integers(0, len(a), n)]
@@ -686,7 +704,7 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
             j = np.arange(len(s)) - np.repeat(np.cumsum(k) - k, k)
             ch = Enc.make(
                 np.full(len(s), 21),
-                pv.alive_persons(rng, c.region, ns, True)[s],
+                pv.alive_persons(rng, c.region, ns, True, c.i)[s],
                 start[s] + j * step[s],
                 rng.integers(2, 5, len(s)),
                 diag_pick(rng, "chemo", ns)[s],
@@ -707,7 +725,7 @@ def base_encounters(pv: Province, rng, c: InstCtx, share: float) -> Enc:
         if n21:
             day = (rng.random(n21) * (365 - L)).astype(np.int64)
             if c.specialty in ("rehabilitation", "psychiatric", "oncology"):
-                who = pv.alive_persons(rng, c.region, n21, True)
+                who = pv.alive_persons(rng, c.region, n21, True, c.i)
             else:
                 who = pv.sample_persons(rng, c.region, n21)
             parts.append(Enc.make(np.full(n21, 21), who, day, L, dg, np.zeros(n21), mode=mode))
