@@ -66,6 +66,8 @@ def replicate(src: Path, dst: Path, k: int) -> None:
 
     dst.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
+    con.execute("SET memory_limit='4GB'")
+    con.execute("SET preserve_insertion_order=false")
     for f in src.iterdir():
         name = f.name.split(".")[0]
         if name in REPLICATE_IDS and f.suffix == ".parquet":
