@@ -270,6 +270,64 @@ class StratifiedSample:
         total = float(np.sum((1.0 - f_g[ok]) * n_g[ok] / (n_g[ok] - 1) * ss[ok]))
         return max(total, 0.0), "; ".join(notes)
 
+    def degenerate_binary_variance(self, y, x, scale: float) -> tuple[float, str]:
+        """Small-sample variance term for strata whose 0/1 outcomes are all equal.
+
+        (全同结果分层的小样本方差修正) When every sampled unit of a stratum has the same
+        outcome (no finding among its m inspections, or only findings) its within-stratum
+        variance estimate is 0, although the stratum's rate is not known exactly: the
+        interval of a rate could then shrink to a point (e.g. ``19.3% (19.3%–19.3%)``).
+        Such a stratum instead contributes the variance it would have with the
+        proportion ``p̃ = (k + ½) / (m + 1)`` (k findings of m; half a finding and half a
+        non-finding added, Jeffreys-style):
+        ``(1 − f_h) m/(m−1) Σ_{i∈h} w_i² p̃(1−p̃) · scale²``. Only strata with m ≥ 2,
+        ``f_h < 1``, not collapsed with others, and entirely inside the domain (``x = 1``
+        for all their units) are adjusted; strata with varying outcomes are untouched.
+
+        Parameters
+        ----------
+        y : array of 0/1, one per sampled unit
+        x : array of 0/1
+            Domain indicator (all 1 for the whole population).
+        scale : float
+            Derivative of the estimate with respect to one unit's weighted outcome
+            (``1/N`` for the HT rate, ``1/N̂`` or ``1/N̂_d`` for a Hájek rate, 1 for a total).
+
+        Returns
+        -------
+        variance : float
+            The sum of the adjustment terms (0 when no stratum is degenerate).
+        note : str
+        """
+        y = np.asarray(y, dtype=float)
+        x = np.asarray(x, dtype=float)
+        mapping, _ = self._pseudo_strata()
+        extra, hit = 0.0, []
+        for h in sorted(self.m_h):
+            m = self.m_h[h]
+            if m < 2 or mapping.get(h) != h:
+                continue
+            idx = self.stratum == h
+            if not np.all(x[idx] == 1):
+                continue
+            yh = y[idx]
+            k = float(yh.sum())
+            if 0 < k < m:
+                continue
+            f = m / self.N_h[h] if self.fpc_ok else 0.0
+            if f >= 1.0:
+                continue
+            pt = (k + 0.5) / (m + 1)
+            extra += (1 - f) * m / (m - 1) * float(np.sum(self.weight[idx] ** 2)) * pt * (1 - pt)
+            hit.append(f"{h} ({int(k)}/{m})")
+        if not hit:
+            return 0.0, ""
+        return extra * scale**2, (
+            "small-sample adjustment: all-equal outcomes in stratum/strata "
+            + ", ".join(hit)
+            + " given the variance of (k+0.5)/(m+1)"
+        )
+
     def df(self) -> int:
         """Degrees of freedom for t intervals: sampled units minus sampled strata (≥ 1)."""
         return max(self.n - self.n_strata, 1)
@@ -284,7 +342,7 @@ def _interval(est: float, var: float, *, ci: str, df: int, rate: bool, n: int) -
     se = math.sqrt(var)
     if ci == "wilson" and rate:
         p = min(max(est, 0.0), 1.0)
-        n_eff = p * (1 - p) / var if var > 0 else float(n)
+        n_eff = p * (1 - p) / var if var > 0 and 0 < p < 1 else float(n)
         n_eff = max(n_eff, 1e-9)
         z = Z95
         denom = 1 + z * z / n_eff
@@ -342,6 +400,7 @@ def ht_total(sample: StratifiedSample, y, *, ci: str = "normal") -> Estimate:
     y = _as_y(y, sample)
     est = float(np.sum(sample.weight * y))
     var, note = sample.variance_of_total(y)
+    var, note = _adjust_binary(sample, var, note, y, np.ones_like(y), 1.0)
     out = _finish(est, var, note, sample, ci="t" if ci == "t" else "normal", rate=False)
     if np.all(y >= 0) and np.isfinite(out.ci_low):
         out.ci_low = max(out.ci_low, 0.0)
@@ -363,6 +422,7 @@ def ht_rate(sample: StratifiedSample, y, *, N: int | None = None, ci: str = "nor
     N = sample.N if N is None else int(N)
     est = float(np.sum(sample.weight * y)) / N
     var, note = sample.variance_of_total(y)
+    var, note = _adjust_binary(sample, var, note, y, np.ones_like(y), 1.0)
     return _finish(est, var / N**2, note, sample, ci=ci, rate=_is_binary(y))
 
 
@@ -395,6 +455,7 @@ def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> E
     r = float(np.sum(sample.weight * y)) / tx
     z = (y - r * x) / tx
     var, note = sample.variance_of_total(z)
+    var, note = _adjust_binary(sample, var, note, y, x, 1.0 / tx)
     binary = _is_binary(y) and _is_binary(x)
     out = _finish(r, var, note, sample, ci=ci, rate=binary)
     out.n = int(np.sum(x != 0))
@@ -487,6 +548,17 @@ def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estim
 
 
 # ------------------------------------------------------------------ helpers
+def _adjust_binary(sample: StratifiedSample, var: float, note: str, y, x, scale: float):
+    """Add :meth:`StratifiedSample.degenerate_binary_variance` for 0/1 outcomes."""
+    if not np.isfinite(var) or not (_is_binary(y) and _is_binary(x)):
+        return var, note
+    extra, extra_note = sample.degenerate_binary_variance(y, x, scale)
+    if extra > 0:
+        var += extra
+        note = "; ".join(s for s in (note, extra_note) if s)
+    return var, note
+
+
 def _as_y(y, sample: StratifiedSample) -> np.ndarray:
     arr = np.asarray(y, dtype=float)
     if arr.shape != (sample.n,):
