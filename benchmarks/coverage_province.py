@@ -268,17 +268,20 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--draws", type=int, default=2000)
     ap.add_argument("--reuse", action="store_true", help="reuse WORK/data and WORK/plan")
+    for k, v in PROVINCE.items():
+        ap.add_argument("--" + k.replace("_", "-"), type=type(v), default=v)
     a = ap.parse_args(argv)
+    province = {k: getattr(a, k) for k in PROVINCE}
     a.work.mkdir(parents=True, exist_ok=True)
     if a.reuse and (a.work / "plan" / "plan.json").exists():
         built = {"data": a.work / "data", "plan": a.work / "plan", "timing": None}
     else:
-        built = build_province(a.work)
+        built = build_province(a.work, **province)
     res = simulate(round_inputs(built["plan"], built["data"]), built["data"], a.draws)
-    res["province"] = PROVINCE
+    res["province"] = province
     res["timing"] = built["timing"]
     (a.work / "coverage_province.json").write_text(json.dumps(res, indent=2))
-    print(markdown(res, PROVINCE, built["timing"]))
+    print(markdown(res, province, built["timing"]))
     return res
 
 
