@@ -17,7 +17,11 @@ as ``Σ_h (1−f_h) n_h/(n_h−1) Σ_{i∈h} (u_i − ū_h)²``, which equals th
 stratified SRS. A stratum with a single sampled unit (n_h = 1 < N_h) has no estimable
 within-stratum variance: by default it is *collapsed* with other strata for the variance
 (the collapsed-strata estimator, conservative when the collapsed strata have different
-means); ``singleton="nan"`` instead returns NaN with the reason in ``note``.
+means); ``singleton="nan"`` instead returns NaN with the reason in ``note``. For 0/1
+outcomes a stratum whose sampled units all have the same outcome (k = 0 or k = m) would
+contribute zero variance; it contributes instead the variance of the proportion
+``(k + ½)/(m + 1)`` (:meth:`StratifiedSample.degenerate_binary_variance`), so that an
+interval never shrinks to a point because no finding (or only findings) happened to be drawn.
 
 Intervals are normal (``ci="normal"``, the default, ±1.96·se). ``ci="t"`` uses Student t
 with ``n − H`` degrees of freedom; ``ci="wilson"`` (rates only) a Wilson interval on the
