@@ -355,3 +355,11 @@ def test_raw_rates_rank_planted_institutions_on_a_generated_province(tmp_path, s
         assert 0 < y.sum() < len(y), family
         aucs = [roc_auc_score(y, rates[c]) for c in rates.columns if fam[c] == family]
         assert max(aucs) >= 0.95, (family, aucs)
+
+
+def test_docs_document_every_indicator():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "indicators.md").read_text("utf-8")
+    for i in INDICATORS:
+        assert f"#### `{i.id}` — {i.zh}" in doc, i.id
