@@ -134,11 +134,13 @@ def encounters(ctx: Context):
 
 
 def fee_lines(ctx: Context, include_refunds: bool = False):
-    """fee_list_d (positive lines) joined with :func:`encounters` attributes.
+    """fee_list_d (positive lines) joined with the :func:`encounters` attributes they need.
 
-    Extra columns: fee_day, setting, e_* attributes (e_psn_no, e_begn_day, e_end_day,
-    insutype, gend, age, chronic, hosp_lv_num, region, ownership, medins_type, dx, enc_med_type).
-    Lines whose mdtrt_id is not in mdtrt_d keep their own med_type and null attributes.
+    Columns: the :data:`FEE_COLS` present except ``med_type``, plus ``eff_med_type`` (the
+    encounter's med_type, else the line's own), ``setting``, ``fee_day`` and the encounter's
+    ``insutype, gend, age, chronic, hosp_lv_num, ownership``. Lines whose mdtrt_id is not in
+    mdtrt_d keep their own med_type and null attributes. Only the columns the indicators read
+    are carried (the table is materialised once and read by most line-based indicators).
     """
     if "fee_list_d" not in ctx.t:
         raise Skip("needs table fee_list_d (absent)")
@@ -152,28 +154,24 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
         e = e.select(
             e_mdtrt_id=e.mdtrt_id,
             enc_med_type=e.med_type,
-            e_begn_day=e.begn_day,
-            e_end_day=e.end_day,
             insutype=e.insutype,
             gend=e.gend,
             age=e.age,
             chronic=e.chronic,
             hosp_lv_num=e.hosp_lv_num,
-            region=e.region,
             ownership=e.ownership,
-            medins_type=e.medins_type,
-            dx=e.dx,
         )
         t = f.left_join(e, f.mdtrt_id == e.e_mdtrt_id)
         own_mt = t.med_type if "med_type" in f.columns else ibis.null().cast("string")
         mt = ibis.coalesce(t.enc_med_type, own_mt)
-        return t.mutate(
+        t = t.mutate(
             eff_med_type=mt,
             setting=setting_of(ctx, mt),
             fee_day=day_num(t.fee_ocur_time),
-        ).drop("e_mdtrt_id")
+        )
+        return t.drop(*[c for c in ("e_mdtrt_id", "enc_med_type", "med_type") if c in t.columns])
 
-    return ctx.cached(("fee", include_refunds), build, materialize=True)
+    return ctx.cached(("fee", include_refunds), build, materialize=False)
 
 
 def generic_key(ctx: Context, code):
