@@ -399,6 +399,66 @@ def _exposure(ctx: Context) -> pd.DataFrame:
     return out[cols].sort_values("fixmedins_code").reset_index(drop=True)
 
 
+def _values_and_evidence(u, cap: int, one_query: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-institution sums and capped evidence of a unit table.
+
+    With ``one_query`` (DuckDB) both come from one ``UNION ALL`` query: the unit table is a
+    common subexpression that DuckDB computes once (materialised CTE) instead of twice — the
+    joins and windows of the heavy indicators are not recomputed for the evidence. On Spark
+    the two are separate queries.
+    """
+    if one_query:  # the shared unit table holds ids and details of flagged units only
+        null_s = ibis.null().cast("string")
+        u = u.select(
+            "fixmedins_code",
+            "num",
+            "den",
+            "flag",
+            record_table=u.record_table.cast("string"),
+            record_id=ibis.ifelse(u.flag, u.record_id.cast("string"), null_s),
+            detail=ibis.ifelse(u.flag, u.detail.cast("string"), null_s),
+        )
+    vals = u.group_by("fixmedins_code").aggregate(numerator=_.num.sum(), denominator=_.den.sum())
+    ev = u.filter(u.flag)
+    ev = ev.mutate(
+        _rn=ibis.row_number().over(
+            ibis.window(group_by=ev.fixmedins_code, order_by=[ev.record_id, ev.detail])
+        )
+    )
+    ev = ev.filter(ev._rn < cap).select("fixmedins_code", "record_table", "record_id", "detail")
+    if not one_query:
+        return vals.execute(), ev.execute()
+    null_s = ibis.null().cast("string")
+    null_f = ibis.null().cast("float64")
+    both = vals.select(
+        "fixmedins_code",
+        numerator=vals.numerator.cast("float64"),
+        denominator=vals.denominator.cast("float64"),
+        record_table=null_s,
+        record_id=null_s,
+        detail=null_s,
+        _part=ibis.literal(0),
+    ).union(
+        ev.select(
+            "fixmedins_code",
+            numerator=null_f,
+            denominator=null_f,
+            record_table=ev.record_table.cast("string"),
+            record_id=ev.record_id.cast("string"),
+            detail=ev.detail.cast("string"),
+            _part=ibis.literal(1),
+        ),
+        distinct=False,
+    )
+    df = both.execute()
+    is_val = df["_part"] == 0
+    v = df.loc[is_val, ["fixmedins_code", "numerator", "denominator"]].reset_index(drop=True)
+    e = df.loc[~is_val, ["fixmedins_code", "record_table", "record_id", "detail"]].reset_index(
+        drop=True
+    )
+    return v, e
+
+
 VALUE_COLS = ["fixmedins_code", "indicator_id", "family", "numerator", "denominator"]
 EVIDENCE_COLS = ["fixmedins_code", "indicator_id", "family", "record_table", "record_id", "detail"]
 
@@ -483,24 +543,10 @@ def compute_indicators(
                 if bar is not None:
                     bar.update()
                 continue
-            v = (
-                u.group_by("fixmedins_code")
-                .aggregate(numerator=_.num.sum(), denominator=_.den.sum())
-                .execute()
-            )
+            v, e = _values_and_evidence(u, cap, one_query=engine == "duckdb")
             v["indicator_id"] = ind.id
             v["family"] = ind.family
             values.append(v)
-            ev = u.filter(u.flag)
-            ev = ev.mutate(
-                _rn=ibis.row_number().over(
-                    ibis.window(group_by=ev.fixmedins_code, order_by=[ev.record_id, ev.detail])
-                )
-            )
-            ev = ev.filter(ev._rn < cap).select(
-                "fixmedins_code", "record_table", "record_id", "detail"
-            )
-            e = ev.execute()
             e["indicator_id"] = ind.id
             e["family"] = ind.family
             evidence.append(e)
