@@ -33,22 +33,42 @@ def sub_code_mapping_mismatch(ctx: Context):
         c_mlc=c.medins_list_codg,
         c_code=c.hilist_code,
         dominant=(c.n == c.nmax),
+        n=c.n,
         ntot=c.ntot,
     )
-    j = f.join(
-        c, [f.fixmedins_code == c.c_inst, f.medins_list_codg == c.c_mlc, f.hilist_code == c.c_code]
+    c = c.filter(c.ntot >= int(ctx.p("mapping_min_lines")))
+    # lines of a dominant mapping are not flagged: one unit row per such mapping (den = its line
+    # count, no id) instead of joining every line back; only non-dominant mappings are joined
+    # back to their lines (the flagged units, with their bkkp_sn)
+    dom = c.filter(c.dominant & c.c_inst.notnull() & c.c_code.notnull())
+    dom_units = units(
+        dom,
+        dom.c_inst,
+        "fee_list_d",
+        ibis.null().cast("string"),
+        num=ibis.literal(0.0),
+        den=dom.n,
+        flag=ibis.literal(False),
     )
-    j = j.filter(j.ntot >= int(ctx.p("mapping_min_lines")))
-    flag = ~j.dominant
-    return units(
+    odd = c.filter(~c.dominant)
+    j = f.join(
+        odd,
+        [
+            f.fixmedins_code == odd.c_inst,
+            f.medins_list_codg == odd.c_mlc,
+            f.hilist_code == odd.c_code,
+        ],
+    )
+    odd_units = units(
         j,
         j.fixmedins_code,
         "fee_list_d",
         j.bkkp_sn,
-        num=flag.cast("float64"),
-        flag=flag,
+        num=ibis.literal(1.0),
+        flag=ibis.literal(True),
         detail=j.medins_list_codg.concat("→", j.hilist_code),
     )
+    return dom_units.union(odd_units, distinct=False)
 
 
 @indicator(
