@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from riskscore.contract import FAMILIES
+from riskscore.tracking import TRACKER_COLUMNS
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英"
@@ -527,25 +528,7 @@ def make_world(root: Path, seed: int = 11, n_inst: int = 60) -> dict[str, Path]:
     tr["days_overdue"] = np.where(tr["rectify_status"] == "overdue", 30, 0)
     tr["followup_status"] = ""
     tr["as_of"] = "2025-08-09"
-    tr[
-        [
-            "result_id",
-            "fixmedins_code",
-            "origin",
-            "draw_round",
-            "inspect_date",
-            "violation_found",
-            "improper_amount",
-            "rectify_deadline",
-            "rectify_done_date",
-            "rectify_status",
-            "days_overdue",
-            "followup_date",
-            "followup_status",
-            "referral_to",
-            "as_of",
-        ]
-    ].to_csv(dirs["analysis_dir"] / "rectification_tracker.csv", index=False)
+    tr[TRACKER_COLUMNS].to_csv(dirs["analysis_dir"] / "rectification_tracker.csv", index=False)
     nxt = pd.DataFrame({"fixmedins_code": codes})
     found = set(draw_res.loc[draw_res["violation_found"] == 1, "fixmedins_code"])
     clean = set(draw_res["fixmedins_code"]) - found

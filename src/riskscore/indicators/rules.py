@@ -169,74 +169,48 @@ def load_liangku(
     def note_missing(stem):
         notes.append(f"{rules_dir / stem}: file absent")
 
+    def item_rule(stem, kind, code_cols, value_cols, value=None):
+        """Append one 诊疗项目 restriction file (code, name, restricted value) to ``restrict``."""
+        f = _read_rule_file(rules_dir, stem)
+        if f is None:
+            note_missing(stem)
+            return
+        restrict.append(
+            pd.DataFrame(
+                {
+                    "code": _codes(f[_col(f, *code_cols)]),
+                    "name": f[_col(f, "项目名称")],
+                    "value": value if value_cols is None else f[_col(f, *value_cols)].str.strip(),
+                    "source": stem,
+                    "kind": kind,
+                }
+            )
+        )
+
+    def drug_rule(stem, kind):
+        """Append one 药品 restriction batch (``<stem>_rules`` + ``<stem>_codes``)."""
+        d = _drug_rules(rules_dir, stem)
+        if d is None:
+            note_missing(f"{stem}_rules/codes")
+        else:
+            restrict.append(d.assign(kind=kind))
+
     # --- b1 gender (drugs + items)
-    g = _drug_rules(rules_dir, "b1_drug_gender")
-    if g is None:
-        note_missing("b1_drug_gender_rules/codes")
-    else:
-        restrict.append(g.assign(kind="gender"))
-    gi = _read_rule_file(rules_dir, "b1_item_gender")
-    if gi is None:
-        note_missing("b1_item_gender")
-    else:
-        restrict.append(
-            pd.DataFrame(
-                {
-                    "code": _codes(gi[_col(gi, "国标代码", "项目代码", "项目编码")]),
-                    "name": gi[_col(gi, "项目名称")],
-                    "value": gi[_col(gi, "限定性别", "限定对象")].str.strip(),
-                    "source": "b1_item_gender",
-                    "kind": "gender",
-                }
-            )
-        )
+    drug_rule("b1_drug_gender", "gender")
+    item_rule(
+        "b1_item_gender", "gender", ("国标代码", "项目代码", "项目编码"), ("限定性别", "限定对象")
+    )
     # --- b1 age (drugs + items), b8 age (working age)
-    a = _drug_rules(rules_dir, "b1_drug_age")
-    if a is None:
-        note_missing("b1_drug_age_rules/codes")
-    else:
-        restrict.append(a.assign(kind="age"))
-    ai = _read_rule_file(rules_dir, "b1_item_age")
-    if ai is None:
-        note_missing("b1_item_age")
-    else:
-        restrict.append(
-            pd.DataFrame(
-                {
-                    "code": _codes(ai[_col(ai, "国标代码", "项目代码", "项目编码")]),
-                    "name": ai[_col(ai, "项目名称")],
-                    "value": ai[_col(ai, "限定对象", "限定值域")].str.strip(),
-                    "source": "b1_item_age",
-                    "kind": "age",
-                }
-            )
-        )
-    a8 = _read_rule_file(rules_dir, "b8_item_age")
-    if a8 is None:
-        note_missing("b8_item_age")
-    else:
-        restrict.append(
-            pd.DataFrame(
-                {
-                    "code": _codes(a8[_col(a8, "项目代码", "国标代码", "项目编码")]),
-                    "name": a8[_col(a8, "项目名称")],
-                    "value": "就业年龄",
-                    "source": "b8_item_age",
-                    "kind": "age",
-                }
-            )
-        )
+    drug_rule("b1_drug_age", "age")
+    item_rule("b1_item_age", "age", ("国标代码", "项目代码", "项目编码"), ("限定对象", "限定值域"))
+    item_rule("b8_item_age", "age", ("项目代码", "国标代码", "项目编码"), None, value="就业年龄")
     # --- b3 insurance type, b4 care setting, b5 institution level
     for stem, kind in (
         ("b3_drug_insurance_type", "insurance"),
         ("b4_drug_care_setting", "setting"),
         ("b5_drug_institution_level", "level"),
     ):
-        d = _drug_rules(rules_dir, stem)
-        if d is None:
-            note_missing(f"{stem}_rules/codes")
-        else:
-            restrict.append(d.assign(kind=kind))
+        drug_rule(stem, kind)
 
     cols = ["code", "kind", "value", "name", "source"]
     r = pd.concat(restrict, ignore_index=True)[cols] if restrict else pd.DataFrame(columns=cols)

@@ -202,19 +202,24 @@ def section_scope(inputs: ReportInputs) -> pd.DataFrame:
     ax.set_xlabel(t("col.region", lang))
     ax.set_ylabel(t("col.n", lang))
     ax2.set_ylabel(t("col.expected_inspections", lang))
+    _twin_legend(ax, ax2, below=-0.28)
+    d.figure(fig, alt=t("ap.chart.scope", lang))
+    return by_type
+
+
+def _twin_legend(ax, ax2, below: float) -> None:
+    """One legend under the chart for a bar chart with a second y axis."""
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax2.legend(
         h1 + h2,
         l1 + l2,
         loc="upper center",
-        bbox_to_anchor=(0.5, -0.28),
+        bbox_to_anchor=(0.5, below),
         ncol=2,
         fontsize=8,
         frameon=False,
     )
-    d.figure(fig, alt=t("ap.chart.scope", lang))
-    return by_type
 
 
 # --------------------------------------------------------------------------- risk and tiers
@@ -330,17 +335,7 @@ def section_risk(inputs: ReportInputs) -> pd.DataFrame:
     ax.set_ylabel(t("col.n", lang))
     ax2.set_ylabel(t("col.expected_inspections", lang))
     ax.set_title(t("ap.chart.tiers", lang))
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax2.legend(
-        h1 + h2,
-        l1 + l2,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.12),
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-    )
+    _twin_legend(ax, ax2, below=-0.12)
     d.figure(fig, alt=t("ap.chart.tiers", lang))
     return tiers
 
