@@ -91,22 +91,27 @@ def test_all_equal_strata_get_small_sample_variance_not_a_point_interval():
     ) * 10 / 9 * 10 * 5**2 * pb * (1 - pb)
     for e in (hajek_rate(s, y), ht_rate(s, y)):
         assert e.estimate == pytest.approx(50 / 250)
-        assert e.se == pytest.approx(math.sqrt(var_total) / 250, rel=1e-12)
+        assert e.se == pytest.approx(
+            0, abs=1e-12
+        )  # the textbook se (what R reports); the interval gets the term
+        assert e.var_ci == pytest.approx(var_total / 250**2, rel=1e-12)
         assert e.ci_low < e.estimate < e.ci_high
         assert "small-sample adjustment" in e.note and "A (0/10)" in e.note
-    assert ht_total(s, y).se == pytest.approx(math.sqrt(var_total), rel=1e-12)
+    assert ht_total(s, y, indicator=True).var_ci == pytest.approx(var_total, rel=1e-12)
+    assert ht_total(s, y).var_ci == 0  # not declared an indicator: no adjustment
     # a tier without any finding: [0, >0] instead of [0, 0]
     dom = hajek_rate(s, y, domain=s.stratum == "A")
     assert dom.estimate == 0 and dom.ci_low == 0 and dom.ci_high > 0
     # strata with varying outcomes keep the textbook variance; only B is adjusted
     y2 = np.array([0] * 9 + [1] + [1] * 10)
-    e2 = ht_total(s, y2)
+    e2 = ht_total(s, y2, indicator=True)
     textbook_a = 200**2 * (1 - 10 / 200) * np.var(y2[:10], ddof=1) / 10
     adj_b = (1 - 10 / 50) * 10 / 9 * 10 * 5**2 * pb * (1 - pb)
-    assert e2.se == pytest.approx(math.sqrt(textbook_a + adj_b), rel=1e-12)
+    assert e2.se == pytest.approx(math.sqrt(textbook_a), rel=1e-12)
+    assert e2.var_ci == pytest.approx(textbook_a + adj_b, rel=1e-12)
     assert "B (10/10)" in e2.note and "A (" not in e2.note
     # a census stratum (n_h = N_h) is known exactly: no adjustment
     c = StratifiedSample(stratum=["A"] * 3, N_h={"A": 3}, n_h={"A": 3})
-    assert ht_total(c, [1, 1, 1]).se == 0
+    assert ht_total(c, [1, 1, 1], indicator=True).var_ci == 0
     # non-binary outcomes are untouched (zero variance stays zero)
     assert ht_total(s, np.full(20, 2.5)).se == 0

@@ -34,13 +34,13 @@ import pandas as pd
 from riskscore.contract import FAMILIES, TABLES
 from riskscore.errors import RiskscoreError
 from riskscore.estimate import (
-    Z95,
     Estimate,
     check_frame,
     domain_total,
     hajek_rate,
     ht_rate,
     ht_total,
+    interval,
     lift_vs_uniform,
     naive_rate,
     sample_from_frame,
@@ -49,7 +49,17 @@ from riskscore.estimate import (
 from riskscore.inspect_sim import read_csv_text
 from riskscore.tracking import CreditRule, next_year_credit, rectification_tracker
 
-ESTIMATE_COLUMNS = ["scope", "measure", "estimate", "ci_low", "ci_high", "se", "n", "note"]
+ESTIMATE_COLUMNS = [
+    "scope",
+    "measure",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "se",
+    "n",
+    "note",
+    "method",
+]
 
 
 # ---------------------------------------------------------------------------- inputs
@@ -178,6 +188,9 @@ def _row(scope, measure, e: Estimate | None = None, *, value=None, n=None, note=
             "se": e.se,
             "n": e.n,
             "note": e.note,
+            "method": e.method,
+            "_var": e.var_ci,
+            "_df": e.df,
         }
     return {
         "scope": scope,
@@ -188,6 +201,7 @@ def _row(scope, measure, e: Estimate | None = None, *, value=None, n=None, note=
         "se": np.nan,
         "n": n,
         "note": note,
+        "method": "",
     }
 
 
@@ -232,25 +246,12 @@ class _Design:
             _row(p, "violation_rate", hajek_rate(s, y, ci=ci)),
             _row(p, "violation_rate_ht", ht_rate(s, y, ci=ci)),
             _row(p, "naive_hit_rate", naive_rate(y)),
-            _row(p, "improper_amount_total", ht_total(s, self.amount)),
-            _row(p, "violating_institutions_total", ht_total(s, y)),
-            _row(p, "lift_vs_uniform", lift_vs_uniform(s, y)),
+            _row(p, "improper_amount_total", ht_total(s, self.amount, ci=ci)),
+            _row(p, "violating_institutions_total", ht_total(s, y, ci=ci, indicator=True)),
+            _row(p, "lift_vs_uniform", lift_vs_uniform(s, y, ci=ci)),
         ]
-        hj = rows[0]
         n = s.n
-        rows.append(
-            {
-                "scope": p,
-                "measure": "expected_findings_uniform",
-                "estimate": n * hj["estimate"],
-                "ci_low": n * hj["ci_low"],
-                "ci_high": n * hj["ci_high"],
-                "se": n * hj["se"],
-                "n": n,
-                "note": "n × estimated population rate: findings a uniform draw of the "
-                "same size would expect",
-            }
-        )
+        rows.append(_expected_uniform(p, rows[0], n))
         rows.append(
             _row(p, "findings", value=float(y.sum()), n=n, note="violations found by the draw")
         )
@@ -267,7 +268,7 @@ class _Design:
             d = (self.units["tier"] == tier).to_numpy()
             sc = f"{scope_prefix + '/' if scope_prefix else ''}tier:{tier}"
             rows.append(_row(sc, "violation_rate", hajek_rate(s, y, domain=d, ci=ci)))
-            rows.append(_row(sc, "improper_amount_total", domain_total(s, self.amount, d)))
+            rows.append(_row(sc, "improper_amount_total", domain_total(s, self.amount, d, ci=ci)))
             rows.append(
                 _row(
                     sc,
@@ -287,7 +288,7 @@ class _Design:
         for tier, part in self.frame.groupby("tier", sort=True):
             d = (self.units["tier"] == tier).to_numpy()
             est = hajek_rate(s, y, domain=d, ci=self.ci)
-            amt = domain_total(s, self.amount, d)
+            amt = domain_total(s, self.amount, d, ci=self.ci)
             out.append(
                 {
                     "tier": tier,
@@ -308,8 +309,40 @@ class _Design:
         return pd.DataFrame(out)
 
 
-def _combine(per_round: dict[str, list[dict]], n_by_round: dict[str, int]) -> list[dict]:
-    """Combine per-round estimate rows with fixed weights n_r / n (independent rounds)."""
+def _expected_uniform(scope: str, rate_row: dict, n: int) -> dict:
+    """``expected_findings_uniform`` = n × the estimated population rate (with its interval)."""
+    return {
+        "scope": scope,
+        "measure": "expected_findings_uniform",
+        "estimate": n * rate_row["estimate"],
+        "ci_low": n * rate_row["ci_low"],
+        "ci_high": n * rate_row["ci_high"],
+        "se": n * rate_row["se"],
+        "n": n,
+        "note": "n × estimated population rate: findings a uniform draw of the "
+        "same size would expect",
+        "method": rate_row.get("method", ""),
+        "_var": n**2 * rate_row.get("_var", np.nan),
+        "_df": rate_row.get("_df", 1),
+    }
+
+
+#: measures whose combined interval is clipped to [0, 1] / at 0
+_RATES = ("violation_rate", "violation_rate_ht")
+_NONNEG = ("improper_amount_total", "violating_institutions_total", "lift_vs_uniform")
+
+
+def _combine(
+    per_round: dict[str, list[dict]], n_by_round: dict[str, int], ci: str = "normal"
+) -> list[dict]:
+    """Combine per-round estimate rows with fixed weights n_r / n (independent rounds).
+
+    The estimate is ``Σ a_r θ̂_r`` with ``a_r = n_r / n``, the textbook se
+    ``sqrt(Σ a_r² se_r²)`` and the interval (method ``ci``) is built from
+    ``Σ a_r² v_r`` (``v_r`` the variance behind round r's interval) with the rounds' degrees
+    of freedom added. ``expected_findings_uniform`` is n × the combined rate; inspected-only
+    rates are pooled (findings / inspections over the rounds).
+    """
     n_tot = sum(n_by_round.values())
     keyed: dict = {}
     for r, rows in per_round.items():
@@ -333,15 +366,35 @@ def _combine(per_round: dict[str, list[dict]], n_by_round: dict[str, int]) -> li
                 )
             )
             continue
-        if len(by_r) < len(per_round):
+        if measure == "naive_hit_rate":
+            parts = [v for v in by_r.values() if v["n"] and np.isfinite(v["estimate"])]
+            m = sum(int(v["n"]) for v in parts)
+            k = sum(round(float(v["estimate"]) * int(v["n"])) for v in parts)
+            if m:
+                e = naive_rate(np.r_[np.ones(k), np.zeros(m - k)])
+                e.note += f"; pooled over {len(parts)} rounds"
+                out.append(_row(scope, measure, e))
+            else:
+                out.append(_row(scope, measure, value=np.nan, n=0, note="no inspection"))
+            continue
+        if measure == "expected_findings_uniform" or len(by_r) < len(per_round):
             continue
         a = {r: n_by_round[r] / n_tot for r in by_r}
         est = sum(a[r] * v["estimate"] for r, v in by_r.items())
         var = sum(a[r] ** 2 * v["se"] ** 2 for r, v in by_r.items())
+        var_ci = sum(a[r] ** 2 * v.get("_var", v["se"] ** 2) for r, v in by_r.items())
+        df = sum(int(v.get("_df", 1)) for v in by_r.values())
+        n_units = sum(int(v["n"] or 0) for v in by_r.values())
         se = math.sqrt(var) if np.isfinite(var) else np.nan
-        lo, hi = est - Z95 * se, est + Z95 * se
-        if "rate" in measure:
-            lo, hi = max(lo, 0.0), min(hi, 1.0)
+        lo, hi, method = interval(
+            est,
+            var_ci,
+            ci=ci,
+            df=df,
+            rate=measure in _RATES,
+            n=n_units,
+            nonneg=measure in _NONNEG,
+        )
         out.append(
             {
                 "scope": scope,
@@ -350,10 +403,16 @@ def _combine(per_round: dict[str, list[dict]], n_by_round: dict[str, int]) -> li
                 "ci_low": lo,
                 "ci_high": hi,
                 "se": se,
-                "n": sum(int(v["n"] or 0) for v in by_r.values()),
+                "n": n_units,
                 "note": f"combined over {len(by_r)} rounds with weights n_r/n",
+                "method": method,
+                "_var": var_ci,
+                "_df": df,
             }
         )
+    for row in list(out):
+        if row["measure"] == "violation_rate" and row["scope"] == "overall":
+            out.append(_expected_uniform("overall", row, n_tot))
     return out
 
 
@@ -656,7 +715,7 @@ def analyze(
             ]
             for r, rs in per_round.items()
         }
-        combined = _combine(stripped, {r: d.sample.n for r, d in designs.items()})
+        combined = _combine(stripped, {r: d.sample.n for r, d in designs.items()}, ci)
         y_all = np.concatenate([d.y for d in designs.values()])
         combined = [
             x

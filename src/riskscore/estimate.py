@@ -68,6 +68,14 @@ class Estimate:
         Number of sampled units used.
     note : str
         Why something is NaN, which strata were collapsed, which interval was used.
+    method : str
+        Name of the interval method (``normal``, ``t``, ``wilson``, ``kg`` …).
+    var_ci : float
+        Variance the interval was built from: the textbook ``se**2`` plus, for 0/1 outcomes,
+        the all-equal-strata term (:meth:`StratifiedSample.degenerate_binary_variance`).
+        Used when rounds are combined.
+    df : int
+        Degrees of freedom of the design (or of the domain, for Korn–Graubard).
     """
 
     estimate: float
@@ -76,6 +84,9 @@ class Estimate:
     ci_high: float
     n: int
     note: str = ""
+    method: str = ""
+    var_ci: float = float("nan")
+    df: int = 1
 
     def as_dict(self) -> dict:
         return {
@@ -85,6 +96,7 @@ class Estimate:
             "ci_high": self.ci_high,
             "n": self.n,
             "note": self.note,
+            "method": self.method,
         }
 
 
@@ -193,60 +205,72 @@ class StratifiedSample:
         return int(sum(1 for m in self.m_h.values() if m > 0))
 
     # ------------------------------------------------------------------ variance
-    def _pseudo_strata(self) -> tuple[dict, list[str]]:
-        """Map each sampled stratum to a variance pseudo-stratum (collapsing singletons)."""
+    def _singleton_partners(self) -> tuple[dict, list[str]]:
+        """For every stratum with one sampled unit (n_h = 1 < N_h), the strata whose units
+        centre its variance term (see :meth:`variance_of_total`)."""
         notes: list[str] = []
-        mapping = {h: h for h, m in self.m_h.items() if m > 0}
         singles = sorted(h for h, m in self.m_h.items() if m == 1 and self.N_h[h] > 1)
         if not singles or self.singleton == "nan":
-            return mapping, notes
+            return {}, notes
         others = sorted(h for h, m in self.m_h.items() if m >= 2)
         group = self.group or {}
-        pending = list(singles)
-        # singles of one group are first collapsed together
         by_group: dict = {}
-        for h in pending:
+        for h in singles:
             by_group.setdefault(group.get(h, "__all__"), []).append(h)
-        leftovers = []
+        partners: dict = {}
         for hs in by_group.values():
             if len(hs) >= 2:
                 for h in hs:
-                    mapping[h] = "collapsed:" + "+".join(hs)
-                notes.append(f"strata {'+'.join(hs)} (n_h=1) collapsed for variance")
-            else:
-                leftovers.append(hs[0])
-        for h in leftovers:
+                    partners[h] = [o for o in hs if o != h]
+                notes.append(
+                    f"strata {'+'.join(hs)} (n_h=1) collapsed for variance: each against "
+                    "the mean of the others"
+                )
+                continue
+            h = hs[0]
             same = [o for o in others if group.get(o, "__all__") == group.get(h, "__all__")]
             pool = same or others
-            if not pool:
+            if pool:
+                target = min(pool, key=lambda o: (self.N_h[o], o))
+                partners[h] = [target]
+            else:
                 rest = [s for s in singles if s != h]
-                if rest:
-                    target = rest[0]
-                    mapping[h] = mapping.get(target, target)
-                    notes.append(f"stratum {h} (n_h=1) collapsed with {target} for variance")
-                continue
-            target = min(pool, key=lambda o: (self.N_h[o], o))
-            mapping[h] = mapping[target]
-            notes.append(f"stratum {h} (n_h=1) collapsed with {target} for variance")
-        return mapping, notes
+                if not rest:
+                    continue
+                partners[h] = rest
+                target = "+".join(rest)
+            notes.append(
+                f"stratum {h} (n_h=1) collapsed with {target} for variance: its deviation "
+                "from that stratum's mean (conservative)"
+            )
+        return partners, notes
 
     def _variance_plan(self):
-        """Pseudo-stratum codes, sizes and fpc (cached: they depend on the design only)."""
+        """Stratum codes, sizes, fpc and singleton partners (cached: design only)."""
         if getattr(self, "_plan", None) is None:
-            mapping, notes = self._pseudo_strata()
-            pseudo = np.array([mapping[h] for h in self.stratum])
-            keys, inv = np.unique(pseudo, return_inverse=True)
+            partners, notes = self._singleton_partners()
+            keys, inv = np.unique(self.stratum, return_inverse=True)
             n_g = np.bincount(inv, minlength=len(keys)).astype(float)
-            N_g = np.zeros(len(keys))
-            for k, g in enumerate(keys):
-                members = {h for h, m in mapping.items() if m == g}
-                N_g[k] = sum(self.N_h[h] for h in members)
+            N_g = np.array([self.N_h[h] for h in keys], dtype=float)
             f_g = n_g / N_g if self.fpc_ok else np.zeros(len(keys))
-            self._plan = (keys, inv, n_g, f_g, notes)
+            pos = {h: k for k, h in enumerate(keys.tolist())}
+            part = {pos[h]: [pos[o] for o in os_] for h, os_ in partners.items()}
+            self._plan = (keys, inv, n_g, f_g, part, notes)
         return self._plan
 
     def variance_of_total(self, z: np.ndarray) -> tuple[float, str]:
         """Design variance of the HT total ``Σ w_i z_i`` of a per-unit variable ``z``.
+
+        Strata with ≥ 2 sampled units contribute the textbook term
+        ``(1−f_h) n_h/(n_h−1) Σ_{i∈h} (u_i − ū_h)²`` (``u = w z``); a census stratum
+        contributes 0. A stratum h with one sampled unit (n_h = 1 < N_h) is *collapsed*
+        (default): it contributes ``w_h² (z_h − z̄_P)²`` where ``z̄_P`` is the mean of ``z``
+        over the units of its partner stratum(s) P (another stratum of the same tier, else
+        the smallest sampled stratum; or the other singletons of its tier). As the partner's
+        units are drawn independently of unit h, the expectation of this term is
+        ``w_h² [σ_h² + (Z̄_h − E z̄_P)² + Var z̄_P] ≥ N_h² σ_h²``, the true variance of the
+        stratum's total: the collapsed estimator is conservative whatever the strata's means
+        and sampling fractions.
 
         Parameters
         ----------
@@ -255,23 +279,30 @@ class StratifiedSample:
         Returns
         -------
         variance : float
-            NaN when a stratum has a single unit and ``singleton="nan"`` (or nothing
-            can be collapsed).
+            NaN when a stratum has a single unit and ``singleton="nan"`` (or no other
+            stratum was sampled).
         note : str
         """
         z = np.asarray(z, dtype=float)
         u = self.weight * z
-        keys, inv, n_g, f_g, notes = self._variance_plan()
+        keys, inv, n_g, f_g, part, notes = self._variance_plan()
         notes = list(notes)
         single = (n_g == 1) & (f_g < 1.0)
-        if np.any(single):
-            notes.append(f"stratum {keys[np.argmax(single)]}: n_h=1, variance not estimable")
+        unpaired = [k for k in np.flatnonzero(single) if k not in part]
+        if unpaired:
+            notes.append(f"stratum {keys[unpaired[0]]}: n_h=1, variance not estimable")
             return float("nan"), "; ".join(notes)
         sums = np.bincount(inv, weights=u, minlength=len(keys))
         mean = sums / n_g
         ss = np.bincount(inv, weights=(u - mean[inv]) ** 2, minlength=len(keys))
         ok = n_g > 1
         total = float(np.sum((1.0 - f_g[ok]) * n_g[ok] / (n_g[ok] - 1) * ss[ok]))
+        if part:
+            zsum = np.bincount(inv, weights=z, minlength=len(keys))
+            for k, ps in part.items():
+                i = int(np.flatnonzero(inv == k)[0])
+                zbar = float(zsum[ps].sum() / n_g[ps].sum())
+                total += float((self.weight[i] * (z[i] - zbar)) ** 2)
         return max(total, 0.0), "; ".join(notes)
 
     def degenerate_binary_variance(self, y, x, scale: float) -> tuple[float, str]:
@@ -281,12 +312,13 @@ class StratifiedSample:
         outcome (no finding among its m inspections, or only findings) its within-stratum
         variance estimate is 0, although the stratum's rate is not known exactly: the
         interval of a rate could then shrink to a point (e.g. ``19.3% (19.3%–19.3%)``).
-        Such a stratum instead contributes the variance it would have with the
-        proportion ``p̃ = (k + ½) / (m + 1)`` (k findings of m; half a finding and half a
-        non-finding added, Jeffreys-style):
+        Such a stratum instead contributes, *to the interval* (the textbook ``se`` is left
+        as it is), the variance it would have with the proportion ``p̃ = (k + ½) / (m + 1)``
+        (k findings of m; half a finding and half a non-finding added, Jeffreys-style):
         ``(1 − f_h) m/(m−1) Σ_{i∈h} w_i² p̃(1−p̃) · scale²``. Only strata with m ≥ 2,
-        ``f_h < 1``, not collapsed with others, and entirely inside the domain (``x = 1``
-        for all their units) are adjusted; strata with varying outcomes are untouched.
+        ``f_h < 1`` and entirely inside the domain (``x = 1`` for all their units) are
+        adjusted; strata outside the domain and strata with varying outcomes are untouched.
+        The caller decides that ``y`` is an indicator (by the measure, not by its values).
 
         Parameters
         ----------
@@ -305,11 +337,10 @@ class StratifiedSample:
         """
         y = np.asarray(y, dtype=float)
         x = np.asarray(x, dtype=float)
-        mapping, _ = self._pseudo_strata()
         extra, hit = 0.0, []
         for h in sorted(self.m_h):
             m = self.m_h[h]
-            if m < 2 or mapping.get(h) != h:
+            if m < 2:
                 continue
             idx = self.stratum == h
             if not np.all(x[idx] == 1):
@@ -329,64 +360,154 @@ class StratifiedSample:
         return extra * scale**2, (
             "small-sample adjustment: all-equal outcomes in stratum/strata "
             + ", ".join(hit)
-            + " given the variance of (k+0.5)/(m+1)"
+            + " given the variance of (k+0.5)/(m+1) in the interval"
         )
 
     def df(self) -> int:
         """Degrees of freedom for t intervals: sampled units minus sampled strata (≥ 1)."""
         return max(self.n - self.n_strata, 1)
 
+    def domain_df(self, domain) -> int:
+        """Degrees of freedom of a domain: its sampled units minus the strata they lie in
+        (what R's ``degf`` gives on ``subset(design, domain)``), at least 1."""
+        d = np.asarray(domain, dtype=float) != 0
+        return max(int(d.sum()) - len(set(self.stratum[d].tolist())), 1)
+
 
 # ------------------------------------------------------------------ intervals
-def _interval(est: float, var: float, *, ci: str, df: int, rate: bool, n: int) -> tuple:
+def _tq(df: float) -> float:
+    return float(stats.t.ppf(0.975, max(df, 1)))
+
+
+def interval(
+    est: float,
+    var: float,
+    *,
+    ci: str,
+    df: int,
+    rate: bool,
+    n: int,
+    n_units: int | None = None,
+    nonneg: bool = False,
+) -> tuple[float, float, str]:
+    """95 % interval of an estimate from its variance (区间估计).
+
+    Parameters
+    ----------
+    est, var : float
+        Estimate and the variance to build the interval from.
+    ci : {"normal", "t", "wilson", "kg"}
+        ``wilson`` and ``kg`` apply to rates of a 0/1 outcome; for other measures they fall
+        back to ``t`` (``kg``) or ``normal`` (``wilson``).
+    df : int
+        Design degrees of freedom (of the domain, for ``kg``).
+    rate : bool
+        A rate of a 0/1 outcome: interval clipped to [0, 1].
+    n : int
+        Sampled units behind the estimate (the domain's units for a domain rate): the
+        effective sample size when the estimate is 0 or 1 (or its variance 0).
+    n_units : int, optional
+        Rows of the (domain) sample for the Korn–Graubard df factor ``t_{n−1}/t_df``
+        (default ``n``).
+    nonneg : bool
+        Clip the lower bound at 0 (totals of non-negative amounts, lift).
+
+    Returns
+    -------
+    low, high : float
+    method : str
+        The method actually used.
+    """
     if ci not in CI_METHODS:
         raise RiskscoreError(f"ci must be one of {CI_METHODS}, got {ci!r}")
     if not np.isfinite(est) or not np.isfinite(var):
-        return float("nan"), float("nan"), float("nan")
-    se = math.sqrt(var)
-    if ci == "wilson" and rate:
+        return float("nan"), float("nan"), ci
+    if ci in ("wilson", "kg") and rate:
         p = min(max(est, 0.0), 1.0)
-        n_eff = p * (1 - p) / var if var > 0 and 0 < p < 1 else float(n)
-        n_eff = max(n_eff, 1e-9)
-        z = Z95
-        denom = 1 + z * z / n_eff
-        centre = (p + z * z / (2 * n_eff)) / denom
-        half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
-        return se, max(centre - half, 0.0), min(centre + half, 1.0)
-    if ci == "kg" and rate:
-        # Korn & Graubard (1998): Clopper–Pearson on the effective sample size, with the
-        # design degrees of freedom
-        p = min(max(est, 0.0), 1.0)
-        n_eff = p * (1 - p) / var if var > 0 and 0 < p < 1 else float(n)
-        n_eff = (
-            min(n_eff * (Z95 / float(stats.t.ppf(0.975, df))) ** 2, float(n))
-            if (var > 0 and 0 < p < 1)
-            else n_eff
-        )
-        n_eff = max(n_eff, 1e-9)
+        inner = var > 0 and 0 < p < 1
+        n_eff = p * (1 - p) / var if inner else float(max(n, 1))
+        if ci == "wilson":
+            z = Z95
+            denom = 1 + z * z / n_eff
+            centre = (p + z * z / (2 * n_eff)) / denom
+            half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
+            return max(centre - half, 0.0), min(centre + half, 1.0), "wilson"
+        # Korn & Graubard (1998), as R's svyciprop(method = "beta"): Clopper–Pearson on the
+        # effective sample size scaled by (t_{n−1} / t_df)²
+        if inner:
+            m = n if n_units is None else n_units
+            n_eff *= (_tq(m - 1) / _tq(df)) ** 2
         x = p * n_eff
         lo = float(stats.beta.ppf(0.025, x, n_eff - x + 1)) if x > 0 else 0.0
         hi = float(stats.beta.ppf(0.975, x + 1, n_eff - x)) if x < n_eff else 1.0
-        return se, lo, hi
-    q = float(stats.t.ppf(0.975, df)) if ci in ("t", "kg") else Z95
+        return lo, hi, "kg"
+    method = "t" if ci in ("t", "kg") else "normal"
+    se = math.sqrt(var)
+    q = _tq(df) if method == "t" else Z95
     lo, hi = est - q * se, est + q * se
     if rate:
         lo, hi = max(lo, 0.0), min(hi, 1.0)
-    return se, lo, hi
+    elif nonneg:
+        lo = max(lo, 0.0)
+    return lo, hi, method
 
 
-def _finish(est, var, note, sample, *, ci, rate) -> Estimate:
-    se, lo, hi = _interval(est, var, ci=ci, df=sample.df(), rate=rate, n=sample.n)
-    notes = [s for s in [*sample.notes, note] if s]
-    if np.isfinite(var) and var == 0 and sample.n > 0:
-        notes.append("zero estimated variance: interval degenerate (consider ci='wilson')")
-    if ci != "normal":
-        notes.append(f"{ci} interval")
-    return Estimate(float(est), se, lo, hi, sample.n, "; ".join(notes))
+def _finish(
+    est,
+    var,
+    note,
+    sample,
+    *,
+    ci,
+    rate,
+    extra=0.0,
+    extra_note="",
+    n=None,
+    domain=None,
+    nonneg=False,
+) -> Estimate:
+    """Estimate with the textbook se (``var``) and the interval from ``var + extra``."""
+    n = sample.n if n is None else int(n)
+    var_ci = var + extra if np.isfinite(var) else var
+    df = sample.df()
+    kg_df = sample.domain_df(domain) if domain is not None else df
+    lo, hi, method = interval(
+        est,
+        var_ci,
+        ci=ci,
+        df=kg_df if ci == "kg" and rate else df,
+        rate=rate,
+        n=n,
+        nonneg=nonneg,
+    )
+    se = math.sqrt(var) if np.isfinite(var) else float("nan")
+    notes = [s for s in [*sample.notes, note, extra_note] if s]
+    if np.isfinite(var_ci) and var_ci == 0 and sample.n > 0 and method in ("normal", "t"):
+        notes.append("zero estimated variance: interval degenerate (consider ci='kg')")
+    if method != "normal":
+        notes.append(f"{method} interval")
+    return Estimate(
+        float(est),
+        se,
+        lo,
+        hi,
+        n,
+        "; ".join(notes),
+        method=method,
+        var_ci=float(var_ci),
+        df=int(kg_df if ci == "kg" and rate else df),
+    )
 
 
 # ------------------------------------------------------------------ estimators
-def ht_total(sample: StratifiedSample, y, *, ci: str = "normal") -> Estimate:
+def ht_total(
+    sample: StratifiedSample,
+    y,
+    *,
+    ci: str = "normal",
+    indicator: bool = False,
+    domain=None,
+) -> Estimate:
     """Horvitz–Thompson estimate of a population total (总量估计) ``Σ y_i/π_i``.
 
     Parameters
@@ -394,47 +515,80 @@ def ht_total(sample: StratifiedSample, y, *, ci: str = "normal") -> Estimate:
     sample : StratifiedSample
     y : array of float
         Value of every sampled unit (e.g. improper amount 违规金额, or 0/1 violation).
-    ci : {"normal", "t"}
+    ci : {"normal", "t", "wilson", "kg"}
+        ``t`` and ``kg`` give a Student t interval, ``normal`` and ``wilson`` a normal one.
+    indicator : bool
+        ``y`` is a 0/1 indicator by definition of the measure (e.g. violating
+        institutions): the interval then gets the all-equal-strata term. Amounts never do,
+        whatever their values.
+    domain : array of bool, optional
+        Domain of the total (``y`` is zero outside it); strata outside the domain are not
+        adjusted.
 
     Returns
     -------
     Estimate
-        With variance ``Σ_h N_h² (1−f_h) s_h² / n_h``.
+        With the textbook variance ``Σ_h N_h² (1−f_h) s_h² / n_h``.
     """
     y = _as_y(y, sample)
+    d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)
     est = float(np.sum(sample.weight * y))
     var, note = sample.variance_of_total(y)
-    var, note = _adjust_binary(sample, var, note, y, np.ones_like(y), 1.0)
-    out = _finish(est, var, note, sample, ci="t" if ci == "t" else "normal", rate=False)
-    if np.all(y >= 0) and np.isfinite(out.ci_low):
-        out.ci_low = max(out.ci_low, 0.0)
-    return out
+    extra, extra_note = _adjust_binary(sample, var, y, d, 1.0, indicator)
+    nonneg = bool(np.all(y >= 0))
+    return _finish(
+        est,
+        var,
+        note,
+        sample,
+        ci=ci,
+        rate=False,
+        extra=extra,
+        extra_note=extra_note,
+        nonneg=nonneg,
+    )
 
 
-def ht_rate(sample: StratifiedSample, y, *, N: int | None = None, ci: str = "normal") -> Estimate:
+def ht_rate(
+    sample: StratifiedSample, y, *, N: int | None = None, ci: str = "normal", indicator=True
+) -> Estimate:
     """Horvitz–Thompson rate (违规率): HT total divided by the known population size ``N``.
 
     Parameters
     ----------
     sample : StratifiedSample
-    y : array of 0/1 (or any value)
+    y : array of 0/1 (or any value with ``indicator=False``)
     N : int, optional
         Population size; defaults to ``Σ N_h`` of the frame.
     ci : {"normal", "t", "wilson", "kg"}
+    indicator : bool
+        ``y`` is a 0/1 outcome (checked): rate interval and all-equal-strata term.
     """
     y = _as_y(y, sample)
+    _check_indicator(y, indicator)
     N = sample.N if N is None else int(N)
     est = float(np.sum(sample.weight * y)) / N
     var, note = sample.variance_of_total(y)
-    var, note = _adjust_binary(sample, var, note, y, np.ones_like(y), 1.0)
-    return _finish(est, var / N**2, note, sample, ci=ci, rate=_is_binary(y))
+    extra, extra_note = _adjust_binary(sample, var, y, np.ones_like(y), 1.0, indicator)
+    return _finish(
+        est,
+        var / N**2,
+        note,
+        sample,
+        ci=ci,
+        rate=indicator,
+        extra=extra / N**2,
+        extra_note=extra_note,
+    )
 
 
-def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> Estimate:
+def hajek_ratio(
+    sample: StratifiedSample, y, x=None, *, ci: str = "normal", indicator: bool = False
+) -> Estimate:
     """Hájek / ratio estimate ``Σ w y / Σ w x`` with linearisation variance.
 
     With ``x = 1`` this is the Hájek mean (rate) ``Σ(y_i/π_i)/Σ(1/π_i)``; with ``y = y·d``
-    and ``x = d`` for a domain indicator ``d`` it is the domain (e.g. per-tier) rate.
+    and ``x = d`` for a domain indicator ``d`` it is the domain (e.g. per-tier) mean.
 
     Parameters
     ----------
@@ -443,9 +597,13 @@ def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> E
     x : array, optional
         Denominator variable (default 1).
     ci : {"normal", "t", "wilson", "kg"}
+    indicator : bool
+        ``y`` is 0/1 and ``x`` a 0/1 domain (checked): a rate, with the rate intervals and
+        the all-equal-strata term.
     """
     y = _as_y(y, sample)
     x = np.ones_like(y) if x is None else _as_y(x, sample)
+    _check_indicator(y, indicator)
     tx = float(np.sum(sample.weight * x))
     if tx <= 0:
         return Estimate(
@@ -455,38 +613,53 @@ def hajek_ratio(sample: StratifiedSample, y, x=None, *, ci: str = "normal") -> E
             float("nan"),
             int(np.sum(x > 0)),
             "no sampled unit in the domain",
+            method=ci,
         )
     r = float(np.sum(sample.weight * y)) / tx
     z = (y - r * x) / tx
     var, note = sample.variance_of_total(z)
-    var, note = _adjust_binary(sample, var, note, y, x, 1.0 / tx)
-    binary = _is_binary(y) and _is_binary(x)
-    out = _finish(r, var, note, sample, ci=ci, rate=binary)
-    out.n = int(np.sum(x != 0))
-    return out
+    extra, extra_note = _adjust_binary(sample, var, y, x, 1.0 / tx, indicator)
+    return _finish(
+        r,
+        var,
+        note,
+        sample,
+        ci=ci,
+        rate=indicator,
+        extra=extra,
+        extra_note=extra_note,
+        n=int(np.sum(x != 0)),
+        domain=x != 0,
+    )
 
 
-def hajek_rate(sample: StratifiedSample, y, *, domain=None, ci: str = "normal") -> Estimate:
+def hajek_rate(
+    sample: StratifiedSample, y, *, domain=None, ci: str = "normal", indicator: bool = True
+) -> Estimate:
     """Hájek rate (违规率), overall or in a domain (e.g. one tier 风险等级).
 
     Parameters
     ----------
     sample : StratifiedSample
-    y : array of 0/1
+    y : array of 0/1 (any value with ``indicator=False``: a domain mean)
     domain : array of bool, optional
         Domain membership of every sampled unit.
     ci : {"normal", "t", "wilson", "kg"}
+    indicator : bool
+        ``y`` is a 0/1 outcome (default; checked).
     """
     y = _as_y(y, sample)
     d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)
-    return hajek_ratio(sample, y * d, d, ci=ci)
+    return hajek_ratio(sample, y * d, d, ci=ci, indicator=indicator)
 
 
-def domain_total(sample: StratifiedSample, y, domain, *, ci: str = "normal") -> Estimate:
+def domain_total(
+    sample: StratifiedSample, y, domain, *, ci: str = "normal", indicator: bool = False
+) -> Estimate:
     """HT total of ``y`` within a domain (e.g. improper amount in one tier)."""
     y = _as_y(y, sample)
     d = np.asarray(domain, dtype=float)
-    out = ht_total(sample, y * d, ci=ci)
+    out = ht_total(sample, y * d, ci=ci, indicator=indicator, domain=d)
     out.n = int(np.sum(d != 0))
     return out
 
@@ -514,7 +687,15 @@ def naive_rate(y, *, ci: str = "wilson") -> Estimate:
     else:
         lo, hi = p - Z95 * se, p + Z95 * se
     return Estimate(
-        p, se, max(lo, 0.0), min(hi, 1.0), n, "inspected-only rate, biased under a targeted draw"
+        p,
+        se,
+        max(lo, 0.0),
+        min(hi, 1.0),
+        n,
+        "inspected-only rate, biased under a targeted draw",
+        method="wilson (simple random sample)" if ci == "wilson" else "normal",
+        var_ci=var,
+        df=max(n - 1, 1),
     )
 
 
@@ -524,7 +705,8 @@ def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estim
     ``lift = (findings / n) / R̂`` where ``R̂`` is the Hájek population rate: the findings of
     the draw divided by the findings expected from a uniform draw of the same size,
     ``n × R̂``. The findings rate ``Σ_s y_i / n`` is itself an HT total of ``π_i y_i / n``,
-    so the interval comes from linearising ``T_v T_1 / T_y``.
+    so the interval comes from linearising ``T_v T_1 / T_y`` (``ci="t"`` or ``"kg"``: Student
+    t with the design df; otherwise normal).
     """
     y = _as_y(y, sample)
     n = sample.n
@@ -541,26 +723,28 @@ def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estim
             float("nan"),
             n,
             "no violation found: lift undefined",
+            method=ci,
         )
     lift = t_v * t_1 / t_y
     z = lift * (v / t_v + 1.0 / t_1 - y / t_y) if t_v > 0 else np.zeros_like(y)
     var, note = sample.variance_of_total(z)
-    out = _finish(lift, var, note, sample, ci="t" if ci == "t" else "normal", rate=False)
-    if np.isfinite(out.ci_low):
-        out.ci_low = max(out.ci_low, 0.0)
-    return out
+    return _finish(lift, var, note, sample, ci=ci, rate=False, nonneg=True)
 
 
 # ------------------------------------------------------------------ helpers
-def _adjust_binary(sample: StratifiedSample, var: float, note: str, y, x, scale: float):
-    """Add :meth:`StratifiedSample.degenerate_binary_variance` for 0/1 outcomes."""
-    if not np.isfinite(var) or not (_is_binary(y) and _is_binary(x)):
-        return var, note
-    extra, extra_note = sample.degenerate_binary_variance(y, x, scale)
-    if extra > 0:
-        var += extra
-        note = "; ".join(s for s in (note, extra_note) if s)
-    return var, note
+def _adjust_binary(sample: StratifiedSample, var: float, y, x, scale: float, indicator: bool):
+    """The all-equal-strata interval term for indicator measures (0 otherwise)."""
+    if not indicator or not np.isfinite(var):
+        return 0.0, ""
+    return sample.degenerate_binary_variance(y, x, scale)
+
+
+def _check_indicator(y: np.ndarray, indicator: bool) -> None:
+    if indicator and not _is_binary(y):
+        raise RiskscoreError(
+            "a rate needs a 0/1 outcome (violation_found) for every inspected unit; "
+            "use indicator=False for the mean of another variable"
+        )
 
 
 def _as_y(y, sample: StratifiedSample) -> np.ndarray:
