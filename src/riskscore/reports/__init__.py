@@ -12,6 +12,8 @@ this package:
 :func:`run_report` (``riskscore report NAME``) executes a template with papermill into a new
 dated notebook and renders HTML without code cells. :func:`open_report` is the first call of
 every template: it resolves the folders, checks the language and sets up a CJK font.
+Section headings come from :func:`heading` (one code cell, the report's language only), so a
+template run in Jupyter or papermill never shows a Chinese and an English heading together.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ __all__ = [
     "ReportInputs",
     "ReportRun",
     "annual_plan",
+    "heading",
     "open_report",
     "post_inspection",
     "profile",
@@ -108,3 +111,25 @@ def open_report(
         lang=lang,
         as_of=as_of,
     )
+
+
+def heading(inputs: ReportInputs, zh: str, en: str, level: int = 2) -> str:
+    """Display a section heading in the report's language.
+
+    Parameters
+    ----------
+    inputs : ReportInputs
+        From :func:`open_report` (its ``lang`` picks the text).
+    zh, en : str
+        The heading in Chinese and in English.
+    level : int
+        HTML heading level (2 = section).
+
+    Returns
+    -------
+    str
+        The HTML displayed.
+    """
+    from riskscore.reports.display import heading as _heading
+
+    return _heading(zh if inputs.lang == "zh" else en, level=level)

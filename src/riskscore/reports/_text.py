@@ -24,6 +24,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "none": ("无", "none"),
     "not_available": ("（无数据：{what}）", "(no data: {what})"),
     "generated": ("生成时间：{when}；数据截至：{as_of}", "Generated {when}; data as of {as_of}"),
+    "generated_plan": (
+        "生成时间：{when}；计划基准日：{as_of}（{basis}）",
+        "Generated {when}; plan reference date {as_of} ({basis})",
+    ),
+    "as_of.param": ("报告指定日期", "date given for the report"),
+    "as_of.plan": ("计划编制日", "date of the plan"),
+    "as_of.plan_due": ("计划报送期限", "plan due date"),
+    "as_of.first_round": ("第一批次开始前一日", "day before the first round"),
+    "as_of.analysis": ("结果分析的统计日期", "status date of the analysis"),
+    "as_of.today": ("今日", "today"),
     # column labels
     "col.fixmedins_code": ("机构编号", "Institution code"),
     "col.fixmedins_name": ("机构名称", "Institution"),
@@ -126,11 +136,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "ap.intro": (
         "本计划依据{policy}编制，覆盖检查对象名录库中的{n}家定点医药机构，"
         "按风险评分分为A—D四个等级，等级越高抽中概率越大；所有机构抽中概率均大于零（{zero}），"
-        "全年预期检查{expected:.1f}家次，预期抽查比例{ratio:.1%}（下限{floor:.0%}）。",
+        "全年预期检查{expected}家次，预期抽查比例{ratio:.1%}（下限{floor:.0%}）。",
         "This plan follows {policy}. It covers the {n} designated institutions of the target "
         "registry, in four risk tiers A–D; higher tiers are drawn with higher probability and "
         "every institution keeps a non-zero probability ({zero}). Expected inspections over the "
-        "year: {expected:.1f}, an expected sampling ratio of {ratio:.1%} (floor {floor:.0%}).",
+        "year: {expected}, an expected sampling ratio of {ratio:.1%} (floor {floor:.0%}).",
     ),
     "ap.zero_ok": ("无豁免机构", "no exemptions"),
     "ap.zero_bad": (
@@ -156,16 +166,20 @@ TEXT: dict[str, tuple[str, str]] = {
         "(high risk) with an expected improper amount of {el:,.0f} CNY in total.",
     ),
     "ap.timeline.text": (
-        "截至{as_of}，距完成期限{deadline}还有{days}天，共{k}个批次。",
-        "As of {as_of}, {days} days remain to the deadline {deadline}, in {k} rounds.",
+        "截至{as_of}（{basis}），距完成期限{deadline}还有{days}天，共{k}个批次。",
+        "As of {as_of} ({basis}), {days} days remain to the deadline {deadline}, in {k} rounds.",
     ),
-    "ap.timeline.past": ("已过完成期限", "deadline passed"),
-    "ap.today": ("今日", "today"),
+    "ap.timeline.past_text": (
+        "截至{as_of}（{basis}），完成期限{deadline}已过{days}天，共{k}个批次。",
+        "As of {as_of} ({basis}), the deadline {deadline} passed {days} days ago; {k} rounds.",
+    ),
+    "ap.timeline.past": ("已过期限{days}天", "passed {days} days ago"),
+    "ap.today": ("基准日", "reference date"),
     "ap.deadline": ("完成期限", "deadline"),
     "ap.workload.text": (
-        "每个检查组{team}人，预期检查{expected:.1f}家次，约需{days:.0f}个检查人日；"
+        "每个检查组{team}人，预期检查{expected}家次，约需{days:.0f}个检查人日；"
         "执法检查人员名录库中有{pool}名有效人员，可投入约{avail:.0f}个人日。",
-        "Teams of {team}; {expected:.1f} expected inspections need about {days:.0f} inspector-days; "
+        "Teams of {team}; {expected} expected inspections need about {days:.0f} inspector-days; "
         "the inspector registry holds {pool} qualified inspectors giving about {avail:.0f} days.",
     ),
     "ap.check.floor": ("抽查比例不低于下限", "Sampling ratio at least the floor"),
@@ -177,16 +191,16 @@ TEXT: dict[str, tuple[str, str]] = {
     "ap.check.zero": ("所有机构抽中概率大于零", "Every institution has a non-zero probability"),
     "ap.check.pool": ("检查人员足以完成任务", "Enough inspector-days for the plan"),
     "ap.findings.text": (
-        "在检查家次相同（{n:.1f}家次）的情况下，按风险分层抽查预期覆盖违规金额{t:,.0f}元，"
+        "在检查家次相同（{n}家次）的情况下，按风险分层抽查预期覆盖违规金额{t:,.0f}元，"
         "等比例随机抽查为{u:,.0f}元，为后者的{lift:.2f}倍。",
-        "With the same number of inspections ({n:.1f}), the tiered draw is expected to reach "
+        "With the same number of inspections ({n}), the tiered draw is expected to reach "
         "{t:,.0f} CNY of improper payments against {u:,.0f} CNY for a uniform draw: "
         "{lift:.2f} times as much.",
     ),
     "ap.findings.count": (
-        "在检查家次相同（{n:.1f}家次）的情况下，按风险分层抽查预期发现违规机构{t:.1f}家，"
+        "在检查家次相同（{n}家次）的情况下，按风险分层抽查预期发现违规机构{t:.1f}家，"
         "等比例随机抽查为{u:.1f}家，为后者的{lift:.2f}倍。",
-        "With the same number of inspections ({n:.1f}), the tiered draw is expected to find "
+        "With the same number of inspections ({n}), the tiered draw is expected to find "
         "{t:.1f} institutions with violations against {u:.1f} for a uniform draw: {lift:.2f} times.",
     ),
     # profile

@@ -16,6 +16,7 @@ from riskscore.reports import display as d
 from riskscore.reports._text import hosp_lv_name, medins_type_name, t, tier_name
 from riskscore.reports.common import (
     num,
+    region_label,
     tier_color,
     tier_order,
     year_of,
@@ -56,6 +57,36 @@ def frame_only(inputs: ReportInputs) -> pd.DataFrame:
     return df[df["in_frame"]].reset_index(drop=True)
 
 
+def plan_as_of(inputs: ReportInputs) -> tuple[_dt.date, str]:
+    """The plan's reference date (计划基准日) and what it is.
+
+    The report parameter ``as_of`` when given; else ``as_of`` recorded in plan.json; else the
+    policy's ``plan_due`` (the date the annual plan is due); else the day before the first
+    round starts. Never today's date: a 2025 plan read in 2026 still counts its days from 2025.
+
+    Returns
+    -------
+    (date, str)
+        The date and its basis key (``param``, ``plan``, ``plan_due``, ``first_round``).
+    """
+    if inputs.as_of:
+        return inputs.as_of_date(), "param"
+    plan = inputs.plan()
+    if plan.get("as_of"):
+        try:
+            return _dt.date.fromisoformat(str(plan["as_of"])[:10]), "plan"
+        except ValueError:
+            pass
+    pol = inputs.policy_dict()
+    if pol.get("plan_due"):
+        return _dt.date.fromisoformat(str(pol["plan_due"])), "plan_due"
+    rounds = plan.get("rounds") or pol.get("rounds") or []
+    starts = [_dt.date.fromisoformat(str(r["start"])) for r in rounds if r.get("start")]
+    if starts:
+        return min(starts) - _dt.timedelta(days=1), "first_round"
+    return _dt.date(int(plan.get("year", year_of(inputs, pol))), 1, 1), "plan"
+
+
 def key_figures(inputs: ReportInputs) -> dict:
     """Headline numbers of the plan (from plan.json and inclusion.csv)."""
     pol = inputs.policy_dict()
@@ -73,7 +104,9 @@ def key_figures(inputs: ReportInputs) -> dict:
         "sampling_ratio": float(floor.get("planned_ratio", expected / n_frame if n_frame else 0)),
         "floor": float(floor.get("overall_floor", pol["sampling"]["overall_floor"])),
         "deadline": deadline.isoformat(),
-        "days_left": (deadline - inputs.as_of_date()).days,
+        "days_left": (deadline - plan_as_of(inputs)[0]).days,
+        "as_of": plan_as_of(inputs)[0].isoformat(),
+        "as_of_basis": plan_as_of(inputs)[1],
         "policy": pol.get("title", pol.get("policy_id", "")),
         "n_zero": int((df["pi"] <= 0).sum()),
         "year": int(plan.get("year", year_of(inputs, pol))),
@@ -87,10 +120,11 @@ def section_summary(inputs: ReportInputs) -> dict:
     d.heading(t("ap.title", lang, year=k["year"]), level=1)
     d.narrative(
         t(
-            "generated",
+            "generated_plan",
             lang,
             when=_dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
-            as_of=inputs.as_of_date().isoformat(),
+            as_of=k["as_of"],
+            basis=t(f"as_of.{k['as_of_basis']}", lang),
         )
     )
     d.key_figures(
@@ -101,7 +135,7 @@ def section_summary(inputs: ReportInputs) -> dict:
                 "expected_inspections",
                 t("ap.key.expected", lang),
                 round(k["expected_inspections"], 6),
-                d.fmt_number(k["expected_inspections"], 1),
+                d.fmt_count(k["expected_inspections"]),
             ),
             (
                 "sampling_ratio",
@@ -117,7 +151,7 @@ def section_summary(inputs: ReportInputs) -> dict:
                 k["days_left"],
                 k["days_left"]
                 if k["days_left"] >= 0
-                else f"{t('ap.timeline.past', lang)}（{-k['days_left']}）",
+                else t("ap.timeline.past", lang, days=-k["days_left"]),
             ),
             ("policy", t("ap.key.policy", lang), k["policy"], k["policy"]),
         ],
@@ -131,7 +165,7 @@ def section_summary(inputs: ReportInputs) -> dict:
             policy=k["policy"],
             n=k["n_registry"],
             zero=zero,
-            expected=k["expected_inspections"],
+            expected=d.fmt_count(k["expected_inspections"]),
             ratio=k["sampling_ratio"],
             floor=k["floor"],
         )
@@ -170,6 +204,8 @@ def scope_tables(inputs: ReportInputs) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_type["hosp_lv"] = [hosp_lv_name(x, lang) for x in by_type["hosp_lv"]]
     by_region = agg(["region"]).sort_values("region")
     by_region["share"] = by_region["n"] / n_all
+    names = inputs.region_names()
+    by_region["region"] = [region_label(x, names) for x in by_region["region"]]
     cols = ["n", "share", "n_frame", "expected_inspections"]
     return (
         by_type[["medins_type", "hosp_lv", *cols]].reset_index(drop=True),
@@ -320,7 +356,7 @@ def section_risk(inputs: ReportInputs) -> pd.DataFrame:
         x - 0.2,
         tiers["n"],
         width=0.4,
-        color=[tier_color(v) for v in tiers["tier"]],
+        color="#1e88e5",
         label=t("col.n", lang),
     )
     ax2 = ax.twinx()
@@ -401,16 +437,17 @@ def section_timeline(inputs: ReportInputs) -> pd.DataFrame:
     lang = inputs.lang
     k = key_figures(inputs)
     rounds = rounds_table(inputs)
-    as_of = inputs.as_of_date()
+    as_of, basis = plan_as_of(inputs)
     deadline = _dt.date.fromisoformat(k["deadline"])
     days = (deadline - as_of).days
     d.narrative(
         t(
-            "ap.timeline.text",
+            "ap.timeline.text" if days >= 0 else "ap.timeline.past_text",
             lang,
             as_of=as_of.isoformat(),
+            basis=t(f"as_of.{basis}", lang),
             deadline=deadline.isoformat(),
-            days=days if days >= 0 else t("ap.timeline.past", lang),
+            days=abs(days),
             k=len(rounds),
         )
     )
@@ -475,7 +512,7 @@ def section_workload(inputs: ReportInputs) -> pd.DataFrame:
             "ap.workload.text",
             lang,
             team=w["team"],
-            expected=w["expected"],
+            expected=d.fmt_count(w["expected"]),
             days=w["days_needed"],
             pool=w["pool"] if w["pool"] is not None else "—",
             avail=float(avail) if avail is not None else float("nan"),
@@ -533,7 +570,11 @@ def policy_checks(inputs: ReportInputs) -> pd.DataFrame:
             "cap",
             t("ap.check.cap", lang),
             f"≤ {cap}",
-            f"{df['expected'].max():.3f}",
+            (
+                f"最多{df['expected'].max():.2f}次（期望）"
+                if lang == "zh"
+                else f"at most {df['expected'].max():.2f} (expected)"
+            ),
             bool(float(df["expected"].max()) <= cap + 1e-12),
         ),
         (
@@ -547,7 +588,11 @@ def policy_checks(inputs: ReportInputs) -> pd.DataFrame:
             "zero",
             t("ap.check.zero", lang),
             "π > 0",
-            f"{int((df['pi'] <= 0).sum())} × π = 0",
+            (
+                f"π = 0：{int((df['pi'] <= 0).sum())}家"
+                if lang == "zh"
+                else f"π = 0: {int((df['pi'] <= 0).sum())} institutions"
+            ),
             bool((df["pi"] > 0).all()),
         ),
     ]
@@ -556,8 +601,9 @@ def policy_checks(inputs: ReportInputs) -> pd.DataFrame:
             (
                 "pool",
                 t("ap.check.pool", lang),
-                f"≥ {w['days_needed']:,.0f}",
-                f"{float(w['days_available']):,.0f}",
+                f"≥ {w['days_needed']:,.0f}" + ("人日" if lang == "zh" else " inspector-days"),
+                f"{float(w['days_available']):,.0f}"
+                + ("人日" if lang == "zh" else " inspector-days"),
                 float(w["days_available"]) >= w["days_needed"],
             )
         )
@@ -599,7 +645,7 @@ def section_expected_findings(inputs: ReportInputs) -> pd.DataFrame:
 
     lang = inputs.lang
     out = expected_findings(inputs)
-    n = key_figures(inputs)["expected_inspections"]
+    n = d.fmt_count(key_figures(inputs)["expected_inspections"])
     if "expected_amount" in out and out["expected_amount"][1] > 0:
         d.narrative(
             t(
@@ -631,12 +677,33 @@ def section_expected_findings(inputs: ReportInputs) -> pd.DataFrame:
     )
     metrics = [c for c in ("expected_findings", "expected_amount") if c in out]
     if metrics:
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3))
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.4))
         axes = np.atleast_1d(axes)
         for ax, m in zip(axes, metrics, strict=True):
-            ax.bar([0, 1], out[m][:2], color=["#e53935", "#90a4ae"])
+            vals = np.asarray(out[m][:2], dtype=float)
+            title = t(f"col.{m}", lang)
+            if m == "expected_amount":
+                vals, title = _money_axis(vals, lang)
+            ax.bar([0, 1], vals, color=["#e53935", "#90a4ae"])
             ax.set_xticks([0, 1], out["design"][:2], fontsize=8)
-            ax.set_title(t(f"col.{m}", lang), fontsize=10)
-        fig.suptitle(t("ap.chart.findings", lang))
+            ax.set_title(title, fontsize=10)
+            ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        fig.suptitle(t("ap.chart.findings", lang), fontsize=12)
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
         d.figure(fig, alt=t("ap.chart.findings", lang))
     return out
+
+
+def _money_axis(values: np.ndarray, lang: str) -> tuple[np.ndarray, str]:
+    """Amounts in yuan → the unit a reader expects on an axis: 万元 in Chinese (thousand CNY
+    in English) when the amounts are large, with the axis title naming the unit."""
+    big = float(np.nanmax(np.abs(values))) >= 10_000 if len(values) else False
+    if lang == "zh":
+        return (
+            (values / 10_000, "预期覆盖违规金额（万元）")
+            if big
+            else (values, "预期覆盖违规金额（元）")
+        )
+    if big:
+        return values / 1_000, "Expected improper amount covered (thousand CNY)"
+    return values, t("col.expected_amount", lang)

@@ -64,6 +64,16 @@ def fmt_number(v, digits: int = 0) -> str:
     return f"{float(v):,.{digits}f}"
 
 
+def fmt_count(v, digits: int = 1) -> str:
+    """A count that may be an expectation: ``30.0`` → ``30``, ``30.25`` → ``30.3``."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+        return "—"
+    x = float(v)
+    if abs(x - round(x)) < 1e-9:
+        return f"{int(round(x)):,}"
+    return f"{x:,.{digits}f}"
+
+
 def fmt_pct(v, digits: int = 1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "—"
@@ -110,8 +120,12 @@ def table(
     formats: Mapping[str, str | Callable] | None = None,
     caption: str | None = None,
     labels: Mapping[str, str] | None = None,
+    empty_note: str | None = None,
 ) -> str:
     """Display a DataFrame as a styled HTML table without its index.
+
+    An empty table is shown with its header and one row holding ``empty_note`` (default
+    无 / none), never as a bare header.
 
     Parameters
     ----------
@@ -126,6 +140,8 @@ def table(
     caption : str, optional
     labels : mapping, optional
         Column → label overriding the default localisation.
+    empty_note : str, optional
+        Text of the single row of an empty table (default 无 / none).
     """
     shown = df.copy()
     names = {c: (labels or {}).get(c, col(c, lang)) for c in shown.columns}
@@ -153,10 +169,14 @@ def table(
     if caption:
         styler = styler.set_caption(caption)
     if shown.empty:
+        # never a header-only table: one row saying there is nothing (无)
+        note = empty_note if empty_note is not None else ("无" if lang == "zh" else "none")
+        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         return _display_html(
-            f'<table class="rs-table" data-key="{html.escape(key)}"><tr>'
+            f'<table class="rs-table rs-empty" data-key="{html.escape(key)}">{cap}<thead><tr>'
             + "".join(f"<th>{html.escape(names[c])}</th>" for c in shown.columns)
-            + "</tr></table>"
+            + f'</tr></thead><tbody><tr><td class="rs-none" colspan="{max(len(shown.columns), 1)}"'
+            + f' style="text-align:center">{html.escape(note)}</td></tr></tbody></table>'
         )
     return _display_html(styler.to_html())
 

@@ -107,7 +107,9 @@ class ReportInputs:
     lang : str
         ``zh`` (default) or ``en``.
     as_of : str
-        Report date ``YYYY-MM-DD``; empty: today.
+        Report date ``YYYY-MM-DD``; empty: the analysis' status date, else today (the annual
+        plan uses the plan's own reference date, see
+        :func:`riskscore.reports.annual_plan.plan_as_of`).
     """
 
     data_dir: str = ""
@@ -150,8 +152,17 @@ class ReportInputs:
         return self._cache[key].copy()
 
     def as_of_date(self) -> _dt.date:
-        """The report date (``as_of`` or today)."""
+        """The report date: ``as_of``; else the status date ``riskscore analyze`` used
+        (analysis.json ``as_of``) when there is an analysis folder; else today."""
         if not self.as_of:
+            if self.has("analysis_dir", "analysis.json"):
+                try:
+                    rec = json.loads(
+                        (Path(self.analysis_dir) / "analysis.json").read_text(encoding="utf-8")
+                    )
+                    return _dt.date.fromisoformat(str(rec.get("as_of", ""))[:10])
+                except (ValueError, OSError, json.JSONDecodeError):
+                    pass
             return _dt.date.today()
         try:
             return _dt.date.fromisoformat(str(self.as_of))
@@ -283,6 +294,15 @@ class ReportInputs:
                 self._cache[key] = load_table(Path(self._dir("data_dir")), name)
         df = self._cache[key]
         return None if df is None else df.copy()
+
+    def region_names(self) -> dict[str, str]:
+        """Region code → name (区划名称) where known (see
+        :func:`riskscore.reports.common.region_names`); empty without a data folder."""
+        if "region_names" not in self._cache:
+            from riskscore.reports.common import region_names
+
+            self._cache["region_names"] = region_names(self.institutions())
+        return dict(self._cache["region_names"])
 
     def institutions(self) -> pd.DataFrame | None:
         """The target registry (检查对象名录库) from the data folder; None when not set."""

@@ -37,6 +37,8 @@ MEASURES = {
     "drawn_without_result": ("抽中但无结果", "Drawn without a result"),
     "excluded_zero_probability": ("抽中概率为零的机构", "Institutions with π = 0"),
 }
+HIT_COLOR = "#ef6c00"
+"""One colour for the hit-rate bars (tiers are on the axis), so the legend matches them."""
 RATE_MEASURES = ("violation_rate", "violation_rate_ht", "naive_hit_rate")
 MAIN_MEASURES = (
     "violation_rate",
@@ -283,7 +285,7 @@ def section_tiers(inputs) -> pd.DataFrame | None:
         x - 0.2,
         tab["hit_rate"],
         width=0.4,
-        color=[tier_color(v) for v in tab["tier"]],
+        color=HIT_COLOR,
         label=t("col.hit_rate", lang),
     )
     if "violation_rate_est" in tab:

@@ -20,7 +20,7 @@ from riskscore.reports._text import (
     t,
     tier_name,
 )
-from riskscore.reports.common import num
+from riskscore.reports.common import num, region_label
 from riskscore.reports.inputs import ReportInputs
 
 VALUE_COLUMNS = ("shrunk_rate", "rate", "value")
@@ -67,7 +67,7 @@ def institution_summary(inputs: ReportInputs, code: str) -> dict:
         else code,
         "type": medins_type_name(row.get("medins_type", ""), lang),
         "level": hosp_lv_name(row.get("hosp_lv", ""), lang),
-        "region": str(row.get("region", "")),
+        "region": region_label(row.get("region"), inputs.region_names()),
         "risk_score": float(row["risk_score"]),
         "tier": str(row["tier"]),
         "rank": rank,
@@ -131,11 +131,23 @@ def _value(ind: pd.DataFrame) -> pd.Series:
     )
 
 
+def percentile_rank(peers: pd.Series, value) -> float:
+    """Mid-rank percentile of ``value`` among ``peers`` (同类百分位): the share of peers below
+    it plus half the share equal to it. Ties share the middle of their band, so a value equal
+    to every peer's (e.g. all 0) is at 50 %, never at the top; NaN when undefined."""
+    vals = pd.to_numeric(pd.Series(peers), errors="coerce").dropna()
+    if not len(vals) or value is None or pd.isna(value):
+        return float("nan")
+    v = float(value)
+    return float(((vals < v).sum() + 0.5 * (vals == v).sum()) / len(vals))
+
+
 def peer_table(inputs: ReportInputs, code: str) -> pd.DataFrame:
     """Each indicator of the institution against its peers (同类机构).
 
     Peers are the institutions in the same ``peer_group`` of indicators.csv (else the same
-    ``medins_type × hosp_lv``). The percentile is the share of peers with a value ≤ this one.
+    ``medins_type × hosp_lv``). The percentile is the mid-rank percentile
+    (:func:`percentile_rank`).
     """
     ind = inputs.indicators()
     ind["value"] = _value(ind)
@@ -162,7 +174,7 @@ def peer_table(inputs: ReportInputs, code: str) -> pd.DataFrame:
                 "value": v,
                 "peer_median": float(peers.median()) if len(peers) else np.nan,
                 "peer_p90": float(peers.quantile(0.9)) if len(peers) else np.nan,
-                "percentile": float((peers <= v).mean()) if len(peers) and pd.notna(v) else np.nan,
+                "percentile": percentile_rank(peers, v),
                 "n_peers": int(len(peers)),
                 "peer_group": r["peer_group"],
             }
@@ -297,7 +309,7 @@ def family_table(inputs: ReportInputs, code: str) -> pd.DataFrame:
             "family_id": f,
             "value": float(num(pd.Series([me[f]])).iloc[0]),
             "peer_median": float(num(peers[f]).median()),
-            "percentile": float((num(peers[f]) <= num(pd.Series([me[f]])).iloc[0]).mean()),
+            "percentile": percentile_rank(num(peers[f]), num(pd.Series([me[f]])).iloc[0]),
         }
         for f in fams
     ]

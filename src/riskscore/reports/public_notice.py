@@ -3,7 +3,7 @@
 One row per drawn institution: code and name (a legal entity, published), region, the
 inspection items, date, result, violation types, amounts recovered and penalties, and the
 rectification status. Patients never appear. Inspectors appear by name only when the
-policy's ``publication.inspector_names`` is true; otherwise as a count per unit. Risk scores,
+policy's ``publication.inspector_names`` is true; otherwise as a count (no unit codes). Risk scores,
 tiers and inclusion probabilities of single institutions are not published.
 
 Before anything is shown or written, :func:`find_personal_data` scans the notice for
@@ -22,7 +22,7 @@ import pandas as pd
 from riskscore.errors import RiskscoreError
 from riskscore.reports import display as d
 from riskscore.reports._text import col, families_text, medins_type_name, t
-from riskscore.reports.common import num
+from riskscore.reports.common import num, region_label
 
 ID_CARD_RE = re.compile(
     r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])"
@@ -104,7 +104,7 @@ def _items(inputs) -> dict[str, str]:
 
 
 def _inspectors(inputs, allow_names: bool) -> dict[str, str]:
-    """Per institution: inspector names (if allowed) or a count per unit."""
+    """Per institution: inspector names (if allowed) or the number of inspectors."""
     asg = inputs.assignments()
     if asg is None or "inspector_id" not in asg.columns:
         return {}
@@ -122,12 +122,8 @@ def _inspectors(inputs, allow_names: bool) -> dict[str, str]:
             sep = "、" if lang == "zh" else ", "
             out[str(code)] = sep.join(names.get(str(i), str(i)) for i in g["inspector_id"])
         else:
-            units = g["unit"].astype(str).value_counts().sort_index() if "unit" in g else None
-            if units is None:
-                out[str(code)] = f"{len(g)}人" if lang == "zh" else f"{len(g)} inspectors"
-            else:
-                parts = [f"{u} {k}人" if lang == "zh" else f"{u}: {k}" for u, k in units.items()]
-                out[str(code)] = "；".join(parts) if lang == "zh" else "; ".join(parts)
+            # a count only: unit codes mean nothing to the public
+            out[str(code)] = f"{len(g)}名" if lang == "zh" else f"{len(g)} inspectors"
     return out
 
 
@@ -151,6 +147,7 @@ def notice_table(inputs) -> pd.DataFrame:
         info = inst.set_index(inst["fixmedins_code"].astype(str)).to_dict("index")
     insp = _inspectors(inputs, allow)
     today = inputs.as_of_date()
+    regions = inputs.region_names()
     rows = []
     for code in targets.drop_duplicates("fixmedins_code")["fixmedins_code"]:
         r = res[res["fixmedins_code"] == code]
@@ -190,7 +187,7 @@ def notice_table(inputs) -> pd.DataFrame:
                 "fixmedins_code": code,
                 "fixmedins_name": meta.get("fixmedins_name", ""),
                 "medins_type": medins_type_name(meta.get("medins_type", ""), lang),
-                "region": meta.get("region", ""),
+                "region": region_label(meta.get("region"), regions) if meta else "",
                 "items": its,
                 "inspect_date": date,
                 "result_text": result,
