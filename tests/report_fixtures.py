@@ -248,7 +248,7 @@ def make_world(root: Path, seed: int = 11, n_inst: int = 60) -> dict[str, Path]:
     el = inc["expected_loss"].to_numpy()
     plan = {
         "format": "riskscore-plan/1",
-        "policy": {"policy_id": "seed000_floor10", "title": "测试政策", "file": "policy.yaml"},
+        "policy": {"policy_id": "floor10_2025", "title": "测试政策", "file": "policy.yaml"},
         "year": 2025,
         "deadline": "2025-12-31",
         "rounds": [

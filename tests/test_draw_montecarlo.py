@@ -231,7 +231,7 @@ def test_plan_pi_matches_draw_frequencies_over_the_year():
     from riskscore.plan import build_plan, read_scores
     from riskscore.policy import validate_policy
 
-    raw = yaml.safe_load((POLICIES_DIR / "seed000_floor10.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((POLICIES_DIR / "floor10_2025.yaml").read_text(encoding="utf-8"))
     raw["sampling"]["annual_cap"] = 1
     raw["sampling"]["tier_probabilities"] = {"A": 0.1, "B": 0.25, "C": 0.5, "D": 1.0}
     policy = validate_policy(raw, "mc.yaml")

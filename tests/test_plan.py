@@ -43,7 +43,7 @@ def _scores(sizes: dict[str, int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _policy(name: str = "seed000_floor10", **changes) -> dict:
+def _policy(name: str = "floor10_2025", **changes) -> dict:
     raw = yaml.safe_load((POLICIES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
     for path, v in changes.items():
         d = raw
@@ -110,7 +110,7 @@ def test_plan_on_fixture_default_policy(tmp_path):
     assert ef["expected_findings_targeted"] > ef["expected_findings_uniform"] > 0
 
 
-@pytest.mark.parametrize("name", ["seed000_floor10", "seed001_xiping", "seed003_panshi"])
+@pytest.mark.parametrize("name", ["floor10_2025", "xiping_2020", "panshi_2025"])
 def test_each_shipped_policy_on_a_province(name):
     pol = load_policy(name)
     scores = _scores({"A": 500, "B": 300, "C": 150, "D": 50})
@@ -127,7 +127,7 @@ def test_each_shipped_policy_on_a_province(name):
     assert (inc["expected_inspections"] <= s["annual_cap"]).all()
     pis = inc.groupby("tier")["pi"].first()
     assert pis["A"] < pis["B"] < pis["C"] < pis["D"]
-    if name == "seed003_panshi":
+    if name == "panshi_2025":
         assert s["deadline"] == "2025-12-10"
         assert 0.03 <= s["floor"]["planned_ratio"] < 0.04
 
@@ -193,7 +193,7 @@ def test_cap_across_rounds_binding():
 
 
 def test_exempt_tier_has_zero_pi_and_is_reported():
-    raw = yaml.safe_load((POLICIES_DIR / "seed000_floor10.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load((POLICIES_DIR / "floor10_2025.yaml").read_text(encoding="utf-8"))
     raw["sampling"]["exempt"] = ["A"]
     raw["sampling"]["tier_probabilities"]["A"] = 0
     with pytest.warns(UserWarning, match="invisible"):
@@ -224,7 +224,7 @@ def test_bad_scores_files(tmp_path):
 
 def test_cli_infeasible_is_one_line(tmp_path, capsys):
     pol = (
-        (POLICIES_DIR / "seed000_floor10.yaml")
+        (POLICIES_DIR / "floor10_2025.yaml")
         .read_text(encoding="utf-8")
         .replace("overall_floor: 0.10", "overall_floor: 0.9")
         .replace("workload_cap_per_round: 4", "workload_cap_per_round: 1")
@@ -251,7 +251,7 @@ def test_cli_infeasible_is_one_line(tmp_path, capsys):
 
 def test_items_from_policy_or_inspection_items_table(tmp_path):
     scores = read_scores(DATA / "scores.csv")
-    pol = load_policy("seed003_panshi")
+    pol = load_policy("panshi_2025")
     plan = build_plan(scores, pol, data_dir=DATA)
     assert [it["item_id"] for it in plan.summary["items"]] == [f"003-{i}" for i in range(1, 9)]
     data2 = tmp_path / "data"

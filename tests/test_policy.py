@@ -24,13 +24,13 @@ def _raw(name: str) -> dict:
 
 def test_exactly_one_default_and_load_none_gives_it():
     pols = {k: load_policy(k) for k in shipped_policies()}
-    assert set(pols) == {"seed000_floor10", "seed001_xiping", "seed003_panshi"}
+    assert set(pols) == {"floor10_2025", "xiping_2020", "panshi_2025"}
     defaults = [k for k, p in pols.items() if p["default"]]
-    assert defaults == ["seed000_floor10"]
-    assert load_policy()["policy_id"] == "seed000_floor10"
+    assert defaults == ["floor10_2025"]
+    assert load_policy()["policy_id"] == "floor10_2025"
 
 
-@pytest.mark.parametrize("name", ["seed000_floor10", "seed001_xiping", "seed003_panshi"])
+@pytest.mark.parametrize("name", ["floor10_2025", "xiping_2020", "panshi_2025"])
 def test_scoring_section_present(name):
     pol = load_policy(name)
     assert pol["tiers"]["score_quantiles"] == {"B": 0.50, "C": 0.80, "D": 0.95}
@@ -40,7 +40,7 @@ def test_scoring_section_present(name):
 
 
 def test_seed000_rules():
-    pol = load_policy("seed000_floor10")
+    pol = load_policy("floor10_2025")
     assert pol["sampling"]["overall_floor"] == 0.10
     assert pol["teams"]["min_size"] >= 2
     assert pol["teams"]["joint"]["min_per_unit"] == 2
@@ -55,7 +55,7 @@ def test_seed000_rules():
 
 
 def test_seed001_rules():
-    pol = load_policy("seed001_xiping")
+    pol = load_policy("xiping_2020")
     assert pol["sampling"]["annual_cap"] == 2
     assert "第十二条" in pol["sources"]["sampling.annual_cap"]
     assert pol["plan_due"] <= f"{pol['year']}-03-31"  # annual plan in Q1 (第十一条)
@@ -66,7 +66,7 @@ def test_seed001_rules():
 
 
 def test_seed003_rules():
-    pol = load_policy("seed003_panshi")
+    pol = load_policy("panshi_2025")
     assert pol["sampling"]["overall_floor"] == 0.03
     assert pol["deadline"] == "2025-12-10"
     assert all(r["end"] <= "2025-12-10" for r in pol["rounds"])
@@ -77,7 +77,7 @@ def test_seed003_rules():
 
 
 def test_missing_source_is_named():
-    raw = _raw("seed000_floor10")
+    raw = _raw("floor10_2025")
     del raw["sources"]["sampling.annual_cap"]
     with pytest.raises(PolicyError, match="sources.sampling.annual_cap"):
         validate_policy(raw, "x.yaml")
@@ -96,7 +96,7 @@ def test_missing_source_is_named():
     ],
 )
 def test_bad_values_name_the_key(path, value, key):
-    raw = _raw("seed000_floor10")
+    raw = _raw("floor10_2025")
     d = raw
     for k in path[:-1]:
         d = d[k]
@@ -106,14 +106,14 @@ def test_bad_values_name_the_key(path, value, key):
 
 
 def test_round_shares_must_sum_to_one():
-    raw = _raw("seed000_floor10")
+    raw = _raw("floor10_2025")
     raw["rounds"][0]["share"] = 0.7
     with pytest.raises(PolicyError, match="shares summing to 1"):
         validate_policy(raw, "bad.yaml")
 
 
 def test_explicit_exemption_warns():
-    raw = _raw("seed000_floor10")
+    raw = _raw("floor10_2025")
     raw2 = copy.deepcopy(raw)
     raw2["sampling"]["exempt"] = ["A"]
     raw2["sampling"]["tier_probabilities"]["A"] = 0
@@ -129,3 +129,24 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("a: [1, 2\n", encoding="utf-8")
     with pytest.raises(PolicyError, match="YAML"):
         load_policy(bad)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("seed000_floor10", "floor10_2025"),
+        ("seed001_xiping", "xiping_2020"),
+        ("seed003_panshi", "panshi_2025"),
+    ],
+)
+def test_earlier_policy_ids_still_load(old, new):
+    pol = load_policy(old)
+    assert pol["policy_id"] == new
+    assert pol["_sha256"] == load_policy(new)["_sha256"]
+
+
+def test_shipped_policies_have_readable_ids_and_no_internal_paths():
+    for pid, path in shipped_policies().items():
+        text = path.read_text(encoding="utf-8")
+        assert not pid.startswith("seed") and "seed" not in load_policy(pid)["title"]
+        assert "shared/seeds" not in text and "seed 00" not in text

@@ -177,7 +177,7 @@ def test_reference_period_is_recorded(monkeypatch, tmp_path, capsys):
 
 def test_policy_tiers_are_used(monkeypatch, tmp_path):
     _fake(monkeypatch)
-    pol = Path(score_cmd.__file__).parents[1] / "data" / "policies" / "seed000_floor10.yaml"
+    pol = Path(score_cmd.__file__).parents[1] / "data" / "policies" / "floor10_2025.yaml"
     text = pol.read_text(encoding="utf-8").replace(
         "score_quantiles: {B: 0.50, C: 0.80, D: 0.95}", "score_quantiles: {B: 0.2, C: 0.4, D: 0.6}"
     )

@@ -383,7 +383,7 @@ _add(
         group="registry",
         required=False,
         key=("item_id",),
-        description="The 抽查事项清单 (seed 001 Art. 8).",
+        description="The 抽查事项清单 (西医保〔2020〕56号 第八条).",
         columns=(
             C("item_id", "code", "事项编号", required=True, nullable=False),
             C("item_name", "str", "抽查事项", required=True, nullable=False),
@@ -411,7 +411,7 @@ _add(
         group="registry",
         required=True,
         key=("fixmedins_code",),
-        description="The target registry (seed 001 Art. 9): every designated institution.",
+        description="The target registry (检查对象名录库, 西医保〔2020〕56号 第九条): every designated institution.",
         columns=(
             C("fixmedins_code", "code", "定点医药机构编号", required=True, nullable=False),
             C("fixmedins_name", "str", "机构名称", required=True, nullable=False),

@@ -8,13 +8,16 @@ line naming the key on bad input.
 
 Shipped policies (``riskscore.paths.POLICIES_DIR``):
 
-``seed000_floor10``  (default) — 2025 监管抽查计划: floor ≥ 10 % a year, credit-differentiated
-                     rates, teams ≥ 2 (joint: ≥ 2 per unit), recusal, 递补.
-``seed001_xiping``   — 西平县医疗保障局“双随机一公开”抽查实施细则 (西医保〔2020〕56号): ≤ 2
-                     inspections per institution a year, key/general items, random matching,
-                     annual plan in Q1.
-``seed003_panshi``   — 2025年磐石医保局行政执法年度检查计划: 3 % of designated institutions,
-                     8 inspection areas, finish by 2025-12-10.
+``floor10_2025``  (default) — 2025 监管抽查计划: floor ≥ 10 % a year, credit-differentiated
+                   rates, teams ≥ 2 (joint: ≥ 2 per unit), recusal, 递补.
+``xiping_2020``    — 西平县医疗保障局“双随机一公开”抽查实施细则 (西医保〔2020〕56号): ≤ 2
+                   inspections per institution a year, key/general items, random matching,
+                   annual plan in Q1.
+``panshi_2025``    — 2025年磐石医保局行政执法年度检查计划: 3 % of designated institutions,
+                   8 inspection areas, finish by 2025-12-10.
+
+The earlier ids ``seed000_floor10``, ``seed001_xiping`` and ``seed003_panshi`` are still
+accepted (:data:`POLICY_ALIASES`), so plans and scripts that name them keep working.
 
 Structure (all keys required unless marked optional)::
 
@@ -72,7 +75,19 @@ from riskscore.paths import POLICIES_DIR
 TIERS: tuple[str, ...] = ("A", "B", "C", "D")
 """Risk tiers, A = lowest risk (信用好/风险低) … D = highest (信用差/风险高)."""
 
-DEFAULT_POLICY_ID = "seed000_floor10"
+DEFAULT_POLICY_ID = "floor10_2025"
+
+POLICY_ALIASES: dict[str, str] = {
+    "seed000_floor10": "floor10_2025",
+    "seed001_xiping": "xiping_2020",
+    "seed003_panshi": "panshi_2025",
+}
+"""Earlier ids of the shipped policies → their current ids (still accepted everywhere)."""
+
+
+def resolve_policy_id(policy_id: str) -> str:
+    """The current id of a shipped policy (earlier ids map through :data:`POLICY_ALIASES`)."""
+    return POLICY_ALIASES.get(str(policy_id), str(policy_id))
 
 
 class ExemptionWarning(UserWarning):
@@ -282,7 +297,7 @@ def validate_policy(raw: Any, where: str = "policy") -> dict:
     tm = _mapping(where, pol, "teams")
     ms = tm.get("min_size")
     if not isinstance(ms, int) or isinstance(ms, bool) or ms < 2:
-        _fail(where, "teams.min_size", "an integer ≥ 2 (seed 000 §二(一)3: 不少于2名)", ms)
+        _fail(where, "teams.min_size", "an integer ≥ 2 (抽查计划2025 §二(一)3: 不少于2名)", ms)
     joint = tm.get("joint") or {"units": [], "min_per_unit": 2}
     if not isinstance(joint, dict):
         _fail(where, "teams.joint", "a mapping {units, min_per_unit}", joint)
@@ -385,7 +400,7 @@ def load_policy(path: str | Path | None = None) -> dict:
     ----------
     path : str or Path, optional
         A YAML file, or the ``policy_id`` of a shipped policy. ``None`` gives the default
-        shipped policy (``seed000_floor10``).
+        shipped policy (``floor10_2025``). Earlier ids (``seed000_floor10`` …) are accepted.
 
     Returns
     -------
@@ -403,8 +418,8 @@ def load_policy(path: str | Path | None = None) -> dict:
         p = default_policy_path()
     else:
         p = Path(path)
-        if not p.exists() and str(path) in shipped_policies():
-            p = shipped_policies()[str(path)]
+        if not p.exists() and resolve_policy_id(str(path)) in shipped_policies():
+            p = shipped_policies()[resolve_policy_id(str(path))]
     if not p.exists():
         raise PolicyError(f"{p}: policy file not found (shipped: {', '.join(shipped_policies())})")
     data = p.read_bytes()

@@ -9,14 +9,38 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import sys
 from pathlib import Path
 
 from riskscore.errors import RiskscoreError
 from riskscore.paths import repo_root
 
-DEMO_RANDOMNESS = "DEMO 2026-01-15 双色球 第2026006期 红球 03 07 12 19 25 31 蓝球 09"
-"""Stand-in for a future public lottery result; a real draw names one before it is known."""
+DEMO_RANDOMNESS = "DEMO 双色球 2025-03-30 开奖 红球 03 07 12 19 25 31 蓝球 09"
+"""Stand-in for a public lottery result; a real draw names one before it is known. Its date
+(2025-03-30, a 双色球 draw day) falls before the first round of the shipped 2025 policy
+(2025-04-01), as it must: the commitment names a draw that comes before the round starts."""
+DEMO_RANDOMNESS_SOURCE = "中国福利彩票双色球 2025年3月30日开奖号码（演示）"
+
+LABELS = {
+    "validate": ("校验数据", "validate"),
+    "score": ("风险评分", "score"),
+    "plan": ("年度计划", "plan"),
+    "commit": ("公布承诺", "commit"),
+    "draw": ("随机抽取", "draw"),
+    "verify": ("独立核验", "verify"),
+    "inspect-sim": ("模拟检查", "simulated inspections"),
+    "analyze": ("结果分析", "analysis"),
+    "report": ("报告", "report"),
+}
+REPORT_NAMES = {
+    "annual_plan": ("年度抽查计划", "annual plan"),
+    "institution_profile": ("机构风险画像", "institution profile"),
+    "post_inspection": ("抽查结果分析", "post-inspection analysis"),
+    "public_notice": ("结果公告", "public notice"),
+}
+AS_OF = "{plan deadline}"
+"""Placeholder for the plan's deadline, the status date of the demo's analysis."""
 
 REPORTS = ("annual_plan", "institution_profile", "post_inspection", "public_notice")
 
@@ -24,23 +48,30 @@ REPORTS = ("annual_plan", "institution_profile", "post_inspection", "public_noti
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "demo",
-        help="run the whole cycle on data_samples/ (演示：校验→评分→计划→抽取→核验→检查→分析→报告)",
+        help="演示：在样例数据上运行全年流程 / run the whole cycle on data_samples/",
         description=(
-            "Run the yearly cycle on the bundled synthetic province: validate, score, plan, "
-            "commit, draw, verify, simulated inspections, analysis and all four reports. "
-            "Writes a new dated folder each run."
+            "演示：在自带的合成样例数据上依次运行 校验→评分→计划→承诺→抽取→核验→模拟检查→分析→"
+            "四份报告，每次写入一个新的带日期的文件夹。 / Run the yearly cycle on the bundled "
+            "synthetic province: validate, score, plan, commit, draw, verify, simulated "
+            "inspections, analysis and all four reports. Writes a new dated folder each run."
         ),
     )
-    p.add_argument("--data", type=Path, default=None, help="data folder (default: data_samples/)")
+    p.add_argument(
+        "--data", type=Path, default=None, help="数据目录 / data folder (default: data_samples/)"
+    )
     p.add_argument(
         "--out",
         type=Path,
         default=None,
-        help="output folder (default: reports/demo_<YYYYmmdd_HHMMSS>)",
+        help="输出目录 / output folder (default: reports/demo_<YYYYmmdd_HHMMSS>)",
     )
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--no-reports", action="store_true", help="skip the notebook reports")
+    p.add_argument(
+        "--engine", choices=("duckdb", "spark"), default="duckdb", help="计算引擎 / engine"
+    )
+    p.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="报告和提示语言 / report language"
+    )
+    p.add_argument("--no-reports", action="store_true", help="不生成报告 / skip the reports")
     p.set_defaults(func=run)
 
 
@@ -67,17 +98,23 @@ def run(args: argparse.Namespace) -> int:
     score_dir, plan_dir, draw_dir = out / "score", out / "plan", out / "draw"
     results_dir, analysis_dir, report_dir = out / "results", out / "analysis", out / "reports"
     lang = ["--lang", args.lang]
+    zh = args.lang == "zh"
+
+    def label(cmd: str, extra: str = "") -> str:
+        text = LABELS[cmd][0 if zh else 1]
+        return f"{text} {extra}".strip()
+
     steps: list[tuple[str, list[str]]] = [
         (
-            "校验数据 validate",
+            label("validate"),
             ["validate", "--data", str(data), "--quarantine-out", str(out / "quarantine")],
         ),
         (
-            "风险评分 score",
+            label("score"),
             ["score", "--data", str(data), "--out", str(score_dir), "--engine", args.engine, *lang],
         ),
         (
-            "年度计划 plan",
+            label("plan"),
             [
                 "plan",
                 "--scores",
@@ -86,10 +123,11 @@ def run(args: argparse.Namespace) -> int:
                 str(data),
                 "--out",
                 str(plan_dir),
+                *lang,
             ],
         ),
         (
-            "公布承诺 commit",
+            label("commit"),
             [
                 "commit",
                 "--plan",
@@ -99,11 +137,11 @@ def run(args: argparse.Namespace) -> int:
                 "--out",
                 str(draw_dir),
                 "--randomness-source",
-                "中国福利彩票双色球 2026年1月15日开奖号码（演示）",
+                DEMO_RANDOMNESS_SOURCE,
             ],
         ),
         (
-            "随机抽取 draw",
+            label("draw"),
             [
                 "draw",
                 "--plan",
@@ -112,11 +150,12 @@ def run(args: argparse.Namespace) -> int:
                 DEMO_RANDOMNESS,
                 "--out",
                 str(draw_dir),
+                *lang,
             ],
         ),
-        ("独立核验 verify", ["verify", str(draw_dir)]),
+        (label("verify"), ["verify", str(draw_dir)]),
         (
-            "模拟检查 inspect-sim",
+            label("inspect-sim"),
             [
                 "inspect-sim",
                 "--draw",
@@ -128,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
             ],
         ),
         (
-            "结果分析 analyze",
+            label("analyze"),
             [
                 "analyze",
                 "--draw",
@@ -141,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
                 str(data),
                 "--out",
                 str(analysis_dir),
+                "--as-of",
+                AS_OF,
                 *lang,
             ],
         ),
@@ -160,22 +201,50 @@ def run(args: argparse.Namespace) -> int:
             for key, value in common.items():
                 params += ["-p", key, str(value)]
             steps.append(
-                (f"报告 report {name}", ["report", name, *params, "--out", str(report_dir)])
+                (
+                    label("report", REPORT_NAMES[name][0 if zh else 1]),
+                    ["report", name, *params, "--out", str(report_dir)],
+                )
             )
 
     bar = tqdm(steps, desc="demo", unit="step", file=sys.stderr)
-    for label, argv in bar:
-        bar.set_postfix_str(label)
+    for step, argv in bar:
+        bar.set_postfix_str(step)
+        if AS_OF in argv:  # the analysis is dated at the plan's deadline, not today
+            deadline = json.loads((plan_dir / "plan.json").read_text(encoding="utf-8"))["deadline"]
+            argv = [str(deadline) if a == AS_OF else a for a in argv]
         code = cli_main(argv)
         if code != 0:
+            what = "演示步骤" if zh else "demo step"
             raise RiskscoreError(
-                f"demo step '{label}' failed (exit {code}): riskscore {' '.join(argv)}"
+                f"{what} '{step}' failed (exit {code}): riskscore {' '.join(argv)}"
             )
     bar.close()
 
     made = sorted(p for p in out.rglob("*") if p.is_file())
-    print(f"\n演示完成 demo finished — {len(made)} files in {out}")
-    for p in made:
-        if p.suffix in {".csv", ".json", ".html", ".jsonl"} and "quarantine" not in p.parts:
-            print(f"  {p.relative_to(out)}")
+    main = [p for p in made if _is_main_output(p, out)]
+    if zh:
+        print(
+            f"\n演示完成：{out} 中共生成 {len(made)} 个文件，主要文件 {len(main)} 个如下"
+            f"（另有 {len(made) - len(main)} 个：已执行的报告笔记本 .ipynb、隔离行、抽取输入副本等）："
+        )
+    else:
+        print(
+            f"\nDemo finished: {len(made)} files in {out}; the {len(main)} main ones below "
+            f"(the other {len(made) - len(main)}: executed report notebooks, quarantined rows, "
+            "copies of the draw inputs, …):"
+        )
+    for p in main:
+        print(f"  {p.relative_to(out)}")
     return 0
+
+
+def _is_main_output(p: Path, out: Path) -> bool:
+    """Files an analyst opens: tables, records, notices and reports (not the executed
+    notebooks, quarantined rows or the draw's input copies)."""
+    parts = p.relative_to(out).parts
+    return (
+        p.suffix in {".csv", ".json", ".html", ".jsonl"}
+        and "quarantine" not in parts
+        and "inputs" not in parts
+    )

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scores", type=Path, required=True, help="scores.csv from `riskscore score`")
     p.add_argument("--data", type=Path, default=None, help="data folder (institutions, inspectors)")
     p.add_argument(
-        "--policy", default=None, help="policy YAML or shipped policy id (default: seed000_floor10)"
+        "--policy", default=None, help="policy YAML or shipped policy id (default: floor10_2025)"
     )
     p.add_argument("--out", type=Path, required=True, help="PLAN_DIR")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="notice language")

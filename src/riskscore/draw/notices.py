@@ -2,10 +2,11 @@
 
 Both are written as CSV (UTF-8 with BOM, opens in Excel) and HTML, in Chinese by default or in
 English (``lang="en"``). They carry no personal data: institutions appear by code and name (a
-legal entity); inspectors appear only as a count per unit unless the policy's
+legal entity); inspectors appear only as a count (no unit codes) unless the policy's
 ``publication.inspector_names`` is true, in which case their names (and nothing else) are shown.
 Conflict-of-interest lists, reasons for replacements, risk scores and tiers of individual
-institutions are never published.
+institutions are never published. The draw notice carries the verification steps themselves
+(in the notice's language), not a pointer to a document.
 """
 
 from __future__ import annotations
@@ -49,11 +50,24 @@ L = {
         "team_id": "检查组",
         "inspectors": "检查人员",
         "dates": "检查时间",
-        "count_unit": "{n}名（{unit}）",
-        "randomness": "随机数",
-        "commitment": "承诺哈希",
-        "manifest": "清单哈希",
-        "verify": "复核方法：riskscore verify 抽取目录；或按 docs/verify_for_auditors.md 用 sha256sum 核对",
+        "count": "{n}名",
+        "total_field": "合计",
+        "randomness": "随机数：{text}",
+        "commitment": "承诺哈希（开奖前已公布）：{sha}",
+        "no_commitment": "承诺哈希：未在开奖前公布承诺",
+        "manifest": "抽取清单哈希：{sha}",
+        "verify_title": "核验方法（任何人均可复核）：",
+        "verify_steps": [
+            "1. 核对承诺：将上列承诺哈希与本局在开奖前公布的承诺哈希比对，两者应完全一致。",
+            "2. 核对随机数：随机数取自事先指定的公开开奖结果；将各组号码去掉前导零、按从小到大排列，"
+            "每个号码后加“.”、每组末尾加“/”，得到规范文本“{canonical}”，其SHA-256值即抽取种子{seed}。",
+            "3. 核对输入：向本局索取或从门户网站下载本次抽取的全部文件（机构名单及风险等级、抽中概率、"
+            "执法检查人员名单、政策文件、抽取参数、抽取清单），逐个计算SHA-256值，应与抽取清单和承诺中记录的一致；"
+            "利害关系回避名单以加盐哈希公开。",
+            "4. 重新抽取：每个风险等级内，按种子、用途和机构编号计算每家机构的SHA-256票号，票号最小的n家中选；"
+            "检查人员同样按票号随机选派和匹配。可用开源工具riskscore执行“riskscore verify 抽取文件夹”，"
+            "显示“核验通过”即重新抽取的结果与本公告逐字节一致；也可用任何编程语言按上述规则自行复算。",
+        ],
     },
     "en": {
         "plan_title": "{year} random inspection plan (double-random, one-public) of the medical-insurance fund",
@@ -87,11 +101,30 @@ L = {
         "team_id": "team",
         "inspectors": "inspectors",
         "dates": "period",
-        "count_unit": "{n} ({unit})",
-        "randomness": "randomness",
-        "commitment": "commitment sha256",
-        "manifest": "manifest sha256",
-        "verify": "verify: riskscore verify DRAW_DIR, or sha256sum as in docs/verify_for_auditors.md",
+        "count": "{n}",
+        "total_field": "total",
+        "randomness": "randomness: {text}",
+        "commitment": "commitment sha256 (published before the lottery): {sha}",
+        "no_commitment": "commitment sha256: no commitment was published before the lottery",
+        "manifest": "draw manifest sha256: {sha}",
+        "verify_title": "How to verify (anyone can):",
+        "verify_steps": [
+            "1. Commitment: compare the commitment sha256 above with the one the bureau "
+            "published before the lottery; they must be identical.",
+            "2. Randomness: the numbers come from the public lottery named in advance; drop "
+            "leading zeros, sort each group ascending, write each number followed by '.', end "
+            "each group with '/': the canonical text '{canonical}', whose SHA-256 is the seed "
+            "{seed}.",
+            "3. Inputs: obtain every file of this draw from the bureau or its portal (institutions "
+            "with risk tiers and inclusion probabilities, inspector list, policy, parameters, "
+            "manifest) and compute their SHA-256; each must match the manifest and the "
+            "commitment. The conflict-of-interest list is published as a salted hash.",
+            "4. Re-draw: within each risk tier, every institution gets a SHA-256 ticket from the "
+            "seed, the purpose and its code; the n lowest tickets are drawn, and inspectors are "
+            "drawn and matched the same way. The open-source tool riskscore re-runs it "
+            "('riskscore verify DRAW_FOLDER' prints 'verified' when every byte matches), or "
+            "recompute it in any language from these rules.",
+        ],
     },
 }
 
@@ -138,7 +171,7 @@ def plan_notice(plan_dir: str | Path, out_dir: str | Path, lang: str = "zh") -> 
     summary, _inc, policy = load_plan(plan_dir)
     fr = summary["frame"]["institutions"]
     rows: list[list] = [
-        [t["policy"], policy["policy_id"], policy["title"]],
+        [t["policy"], "", policy["title"]],
         [t["scope"], t["frame"], fr],
     ]
     for tier, st in summary["strata"].items():
@@ -158,7 +191,7 @@ def plan_notice(plan_dir: str | Path, out_dir: str | Path, lang: str = "zh") -> 
     rows.append(
         [
             t["ratio"],
-            "Σ",
+            t["total_field"],
             t["total"].format(
                 n=fl["planned_inspections"],
                 N=fr,
@@ -258,14 +291,10 @@ def draw_notice(
     for r in sorted(trows, key=lambda r: int(r["order"])):
         members = teams.get(r["fixmedins_code"], [])
         if policy["publication"]["inspector_names"] and ins_names:
-            who = "、".join(ins_names.get(m["inspector_id"], "") for m in members)
-        else:
-            units: dict[str, int] = {}
-            for m in members:
-                units[m["unit"]] = units.get(m["unit"], 0) + 1
-            who = t["count_unit"].format(
-                n=len(members), unit="、".join(f"{u}×{n}" for u, n in sorted(units.items()))
-            )
+            sep = "、" if lang == "zh" else ", "
+            who = sep.join(ins_names.get(m["inspector_id"], "") for m in members)
+        else:  # a count only: unit codes mean nothing to the public
+            who = t["count"].format(n=len(members))
         rows.append(
             [
                 r["order"],
@@ -280,11 +309,17 @@ def draw_notice(
     header = [t["no"], t["code"], t["name"], t["round"], t["team_id"], t["inspectors"], t["dates"]]
     import hashlib
 
+    rnd = manifest["randomness"]
+    sha = manifest.get("commitment_sha256")
     foot = [
-        f"{t['randomness']}: {manifest['randomness']['text']}",
-        f"{t['commitment']}: {manifest.get('commitment_sha256') or '-'}",
-        f"{t['manifest']}: {hashlib.sha256((d / 'manifest.json').read_bytes()).hexdigest()}",
-        t["verify"],
+        t["randomness"].format(text=rnd["text"]),
+        t["commitment"].format(sha=sha) if sha else t["no_commitment"],
+        t["manifest"].format(sha=hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()),
+        t["verify_title"],
+        *(
+            step.format(canonical=rnd.get("canonical", ""), seed=rnd.get("seed_sha256", ""))
+            for step in t["verify_steps"]
+        ),
     ]
     title = t["draw_title"].format(year=manifest["year"], round=rd["name"])
     out = Path(out_dir)

@@ -226,8 +226,9 @@ class ReportInputs:
             pol = self.plan().get("policy")
             pid = pol.get("policy_id") if isinstance(pol, dict) else pol
             if isinstance(pid, str):
-                from riskscore.policy import shipped_policies
+                from riskscore.policy import resolve_policy_id, shipped_policies
 
+                pid = resolve_policy_id(pid)
                 ref = pid if pid in shipped_policies() else None
         self._cache["policy"] = load_policy(ref)
         return self._cache["policy"]
