@@ -359,7 +359,9 @@ def test_draw_refuses_changed_inputs_after_commit(plan_dir, tmp_path):
 
 def test_draw_without_commit_and_locking(plan_dir, tmp_path):
     d = _draw(plan_dir, tmp_path / "d", commit=False)
-    assert cli(["verify", str(d)]) == 0
+    # no commitment published before the randomness: verify fails unless told otherwise
+    assert cli(["verify", str(d)]) == 1
+    assert cli(["verify", str(d), "--allow-uncommitted"]) == 0
     # outputs are locked: a second draw into the same folder is refused
     assert (
         cli(
@@ -457,7 +459,8 @@ def test_reserve_exhaustion_is_reported(plan_dir, tmp_path):
     cur = ass[0]["inspector_id"]
     with pytest.raises(RiskscoreError, match="exhausted"):
         for k in range(20):
-            cur = amend(d, cur, code, "x", "unavailable", f"2026-01-2{k % 10}T00:00:00")["added"]
+            ts = f"2026-02-{k + 1:02d}T00:00:00+08:00"
+            cur = amend(d, cur, code, "x", "unavailable", ts)["added"]
     assert verify_draw(d)
 
 
@@ -528,7 +531,7 @@ def test_second_round_respects_cap_and_records_it(tmp_path):
     # tier D (2 institutions, rate 1.0): one per round, both inspected over the year
     d_codes = [c for c, r in f2.items() if r["tier"] == "D"]
     assert set(d_codes) <= t1 | t2
-    assert cli(["verify", str(r2)]) == 0
+    assert cli(["verify", str(r2), "--allow-uncommitted"]) == 0
     inc = {r["fixmedins_code"]: r for r in _rows(plan / "inclusion.csv")}
     assert float(inc[d_codes[0]]["pi"]) == pytest.approx(1.0)
 

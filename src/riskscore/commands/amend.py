@@ -23,11 +23,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", required=True, help="fixmedins_code of the target")
     p.add_argument("--reason", required=True, help="reason (internal log, not published)")
     p.add_argument("--reason-code", default="unavailable", choices=sorted(REASON_CODES))
-    p.add_argument("--timestamp", default=None, help="ISO timestamp (default: now, UTC)")
     p.add_argument(
-        "--data", type=Path, default=None, help="data folder: re-write DRAW_DIR/notices with names"
+        "--timestamp",
+        default=None,
+        help="ISO 8601 time with UTC offset, not before the draw date nor the previous "
+        "amendment (default: now, UTC)",
     )
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="notice language")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="unused: DRAW_DIR/notices is re-written from the draw's own inputs (kept for old scripts)",
+    )
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default=None,
+        help="unused: the notice keeps its language (kept for old scripts)",
+    )
     p.set_defaults(func=run)
 
 
@@ -37,14 +50,13 @@ def run(args: argparse.Namespace) -> int:
     e = amend(
         args.draw_dir, args.unavailable, args.target, args.reason, args.reason_code, args.timestamp
     )
-    if args.data is not None:
-        from riskscore.draw.notices import draw_notice
-
-        draw_notice(args.draw_dir, args.draw_dir / "notices", lang=args.lang, data_dir=args.data)
     print(
         f"递补 amendment #{e['seq']}: {e['fixmedins_code']} {e['removed']} → {e['added']} "
         f"(reserve rank {e['reserve_rank']}, {e['reason_code']}); hash {e['hash'][:16]}…"
     )
-    if args.data is None:
-        print("notice not re-written: run `riskscore notice --draw DRAW_DIR --data DATA --out …`")
+    if (args.draw_dir / "notices").is_dir():
+        print(
+            f"公告已更新 notice re-written: {args.draw_dir / 'notices'} "
+            f"(变更记录 {e['seq']} 条, chain head {e['hash']})"
+        )
     return 0

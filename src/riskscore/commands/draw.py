@@ -36,7 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from riskscore.draw.bundle import build_inputs, check_commitment, read_inputs, write_draw
-    from riskscore.draw.notices import draw_notice
     from riskscore.errors import RiskscoreError
 
     out: Path = args.out
@@ -82,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
                 "--data: no data folder (inspectors, conflicts) given or recorded in plan.json"
             )
         inputs = build_inputs(args.plan, data, args.round, args.draw_date, args.previous, args.salt)
-    m = write_draw(out, inputs, args.randomness, commitment)
-    draw_notice(out, out / "notices", lang=args.lang, data_dir=data)
+    m = write_draw(out, inputs, args.randomness, commitment, lang=args.lang)
     print(
         f"抽取 draw: round {m['round']['index']} ({m['round']['name']}), "
         f"{m['counts']['selected']} of {m['counts']['frame']} institutions; seed {m['randomness']['seed_sha256'][:16]}… → {out}"

@@ -11,12 +11,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="re-run a draw from DRAW_DIR/inputs and compare every byte (独立核验)",
         description=(
-            "Exit 0 when inputs, commitment, randomness, outputs, manifest and amendments all "
-            "match; otherwise exit 1 with one line naming what differs. A public copy without "
-            "inputs/conflicts.csv and inputs/conflicts_salt.txt is checked except the teams."
+            "Exit 0 when inputs, commitment, randomness, outputs, manifest, amendments and the "
+            "public notices all match and the folder holds no other file; otherwise exit 1 "
+            "with one line naming the file that differs. A draw without commitment.json fails "
+            "unless --allow-uncommitted is given. A public copy without inputs/conflicts.csv "
+            "and inputs/conflicts_salt.txt is checked except the teams. "
+            "核验输入、承诺、随机数、结果、清单、变更记录和公告的每个字节；未事先公布承诺的抽取默认不通过。"
         ),
     )
     p.add_argument("draw_dir", type=Path, help="DRAW_DIR")
+    p.add_argument(
+        "--allow-uncommitted",
+        action="store_true",
+        help="check a draw that has no commitment.json (prints a warning) / 允许无承诺的抽取（给出警告）",
+    )
+    p.add_argument(
+        "--head",
+        default=None,
+        help="amendment-chain head hash from the published notice; the folder must end there "
+        "/ 公告中的变更记录最新哈希",
+    )
     p.set_defaults(func=run)
 
 
@@ -24,17 +38,23 @@ def run(args: argparse.Namespace) -> int:
     import hashlib
     import sys
 
-    from riskscore.draw.amend import verify_amendments
+    from riskscore.draw.amend import chain_head
     from riskscore.draw.bundle import verify_draw
     from riskscore.errors import VerificationError
 
     try:
-        m = verify_draw(args.draw_dir)
+        m = verify_draw(args.draw_dir, allow_uncommitted=args.allow_uncommitted, head=args.head)
     except VerificationError as exc:
         print(f"核验失败 verification FAILED: {exc}", file=sys.stderr)
         return 1
-    n_am = verify_amendments(args.draw_dir)
+    n_am, head = chain_head(args.draw_dir)
     h = hashlib.sha256((args.draw_dir / "manifest.json").read_bytes()).hexdigest()
+    if not m.get("commitment_sha256"):
+        print(
+            "警告 WARNING: 此次抽取没有事先公布的承诺（commitment.json），无法证明输入在随机数公布前已固定 "
+            "/ no commitment was published before the randomness: nothing shows the inputs were "
+            "fixed before it was known (--allow-uncommitted)"
+        )
     if not (args.draw_dir / "inputs" / "conflicts.csv").exists():
         print(
             "公开副本 public copy: targets, frame, hashes, commitment and amendment chain checked; "
@@ -42,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(
         f"核验通过 verified: round {m['round']['index']} ({m['round']['name']}), "
-        f"{m['counts']['selected']} targets, manifest sha256 {h}, {n_am} amendment(s)"
+        f"{m['counts']['selected']} targets, manifest sha256 {h}, {n_am} amendment(s), "
+        f"chain head {head}"
     )
     return 0

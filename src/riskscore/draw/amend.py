@@ -21,15 +21,14 @@ re-derived (``assignments_current.csv``) and checked by ``verify``.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import hashlib
-import io
 import json
 import secrets
 from pathlib import Path
 
 from riskscore.errors import RiskscoreError, VerificationError
+from riskscore.outputs import atomic_write_bytes
 
 PRIVATE_LOG = "amendments_private.jsonl"
 """Free-text reasons with their nonces (internal; the public log holds only their SHA-256)."""
@@ -50,7 +49,11 @@ def _canon(obj: dict) -> bytes:
 
 
 def _rows(path: Path) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    from riskscore.draw.bundle import read_csv_bytes
+
+    if not path.exists():
+        raise VerificationError(f"{path.name}: missing")
+    return read_csv_bytes(path.read_bytes(), path.name, ["fixmedins_code", "inspector_id"])
 
 
 class _State:
@@ -106,7 +109,7 @@ class _State:
         self.out.setdefault(code, set()).add(removed)
 
     def render(self) -> bytes:
-        from riskscore.draw.bundle import csv_bytes
+        from riskscore.outputs import people_csv_bytes
 
         rows = []
         for code, team in self.teams.items():
@@ -122,7 +125,7 @@ class _State:
                         self.unit.get(iid, ""),
                     ]
                 )
-        return csv_bytes(
+        return people_csv_bytes(
             ["fixmedins_code", "round", "team_id", "seat", "role", "inspector_id", "unit"], rows
         )
 
@@ -169,11 +172,52 @@ def _check_private(d: Path, entries: list[dict]) -> None:
             raise VerificationError(f"{PRIVATE_LOG} line {n}: reason does not match reason_sha256")
 
 
+def parse_timestamp(ts, where: str, draw_date: str, after=None) -> _dt.datetime:
+    """An amendment time: ISO 8601 with a UTC offset, not before the draw date nor ``after``.
+
+    Raises
+    ------
+    VerificationError
+        Naming ``where`` and what was expected.
+    """
+    try:
+        t = _dt.datetime.fromisoformat(str(ts))
+    except ValueError:
+        raise VerificationError(
+            f"{where}: timestamp {ts!r} is not ISO 8601 (e.g. 2026-01-20T09:00:00+08:00)"
+        ) from None
+    if t.tzinfo is None or "T" not in str(ts):
+        raise VerificationError(
+            f"{where}: timestamp {ts!r} needs a time and a UTC offset (e.g. 2026-01-20T09:00:00+08:00)"
+        )
+    if t.date() < _dt.date.fromisoformat(str(draw_date)[:10]):
+        raise VerificationError(f"{where}: timestamp {ts} is before the draw date {draw_date}")
+    if after is not None and t < after:
+        raise VerificationError(
+            f"{where}: timestamp {ts} is earlier than the previous amendment's ({after.isoformat()})"
+        )
+    return t
+
+
+def chain_head(d: Path) -> tuple[int, str]:
+    """(number of amendments, head hash): the last line's ``hash``, else SHA-256 of the manifest.
+
+    Printed in the draw notice so the public holds the chain's length and head.
+    """
+    d = Path(d)
+    entries = _read_log(d)
+    if entries:
+        return len(entries), str(entries[-1].get("hash"))
+    return 0, hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()
+
+
 def _replay(d: Path, entries: list[dict]) -> tuple[_State, str]:
     state = _State(d)
     prev = hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()
+    last_t = None
     for n, e in enumerate(entries, start=1):
         where = f"amendments.jsonl line {n}"
+        last_t = parse_timestamp(e.get("timestamp"), where, state.inp.draw_date, last_t)
         if e.get("prev_hash") != prev:
             raise VerificationError(f"{where}: prev_hash breaks the hash chain")
         body = {k: v for k, v in e.items() if k != "hash"}
@@ -206,7 +250,9 @@ def verify_amendments(d: Path, manifest: dict | None = None) -> int:
     entries = _read_log(d)
     if not entries:
         if (d / PRIVATE_LOG).exists():
-            raise VerificationError(f"{PRIVATE_LOG}: present but amendments.jsonl is empty")
+            raise VerificationError(
+                f"amendments.jsonl: missing or empty but {PRIVATE_LOG} is present"
+            )
         if (d / "assignments_current.csv").exists():
             cur = (d / "assignments_current.csv").read_bytes()
             if cur != (d / "assignments.csv").read_bytes():
@@ -215,9 +261,19 @@ def verify_amendments(d: Path, manifest: dict | None = None) -> int:
                 )
         return 0
     state, _ = _replay(d, entries)
+    public = not (d / "inputs" / "conflicts.csv").exists()
+    if not public and not (d / PRIVATE_LOG).exists():
+        raise VerificationError(
+            f"{PRIVATE_LOG}: missing though amendments.jsonl has {len(entries)} line(s) "
+            "(only a public copy, without inputs/conflicts.csv, may leave it out)"
+        )
     _check_private(d, entries)
     cur = d / "assignments_current.csv"
-    if cur.exists() and cur.read_bytes() != state.render():
+    if not cur.exists():
+        raise VerificationError(
+            f"assignments_current.csv: missing though amendments.jsonl has {len(entries)} line(s)"
+        )
+    if cur.read_bytes() != state.render():
         raise VerificationError("assignments_current.csv: differs from the replayed amendments")
     return len(entries)
 
@@ -260,7 +316,7 @@ def amend(
         )
     if not reason.strip():
         raise RiskscoreError("--reason: give the reason for the replacement")
-    verify_draw(d)
+    verify_draw(d, allow_uncommitted=True)
     entries = _read_log(d)
     state, prev = _replay(d, entries)
     if target not in state.teams:
@@ -271,6 +327,13 @@ def amend(
         )
     added, rank, skipped = state.choose(target, unavailable)
     ts = timestamp or _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+    last = None
+    if entries:
+        last = _dt.datetime.fromisoformat(entries[-1]["timestamp"])
+    try:
+        parse_timestamp(ts, "--timestamp", state.inp.draw_date, last)
+    except VerificationError as exc:
+        raise RiskscoreError(str(exc)) from None
     nonce = secrets.token_hex(16)
     body = {
         "seq": len(entries) + 1,
@@ -288,12 +351,31 @@ def amend(
         "prev_hash": prev,
     }
     body["hash"] = hashlib.sha256(_canon(body)).hexdigest()
-    with open(d / PRIVATE_LOG, "a", encoding="utf-8") as fh:
-        fh.write(
-            _canon({"seq": body["seq"], "nonce": nonce, "reason": reason}).decode("utf-8") + "\n"
-        )
-    with open(d / "amendments.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(_canon(body).decode("utf-8") + "\n")
+    _append_line(d / PRIVATE_LOG, {"seq": body["seq"], "nonce": nonce, "reason": reason})
+    _append_line(d / "amendments.jsonl", body)
     state.apply(target, unavailable, added)
-    (d / "assignments_current.csv").write_bytes(state.render())
+    atomic_write_bytes(d / "assignments_current.csv", state.render())
+    _rewrite_notice(d)
     return {**body, "reason": reason}
+
+
+def _append_line(path: Path, obj: dict) -> None:
+    """Append one canonical JSON line by rewriting the file atomically (never half a line)."""
+    old = path.read_bytes() if path.exists() else b""
+    atomic_write_bytes(path, old + _canon(obj) + b"\n")
+
+
+def notice_lang(d: Path) -> str:
+    """Language of the draw notice in ``DRAW_DIR/notices`` (``zh`` unless it says ``en``)."""
+    p = Path(d) / "notices" / "draw_notice.html"
+    if p.exists() and b'<html lang="en"' in p.read_bytes()[:200]:
+        return "en"
+    return "zh"
+
+
+def _rewrite_notice(d: Path) -> None:
+    """Re-write ``DRAW_DIR/notices`` after an amendment (new teams, new chain head)."""
+    from riskscore.draw.notices import draw_notice
+
+    if (d / "notices").is_dir():
+        draw_notice(d, d / "notices", lang=notice_lang(d))

@@ -8,6 +8,9 @@ DRAW_DIR layout::
         allocation.csv        tier, N_h, n_h                (this round)
         previous.csv          fixmedins_code, inspections   (earlier rounds this year)
         inspectors.csv        inspector_id, unit, cert_valid_until, status   (no names)
+        names.csv             kind, id, name: public names shown in the draw notice
+                              (institutions of the frame; inspectors only when the policy
+                              publishes inspector names)
         conflicts.csv         inspector_id, fixmedins_code  (private: published only salted)
         conflicts_salt.txt    the salt (kept by the bureau, shown to auditors)
         policy.yaml           the policy file, byte for byte
@@ -15,10 +18,15 @@ DRAW_DIR layout::
         randomness.txt        the public randomness text (written by `draw`)
     frame.csv, targets.csv, assignments.csv, reserve.csv     locked outputs
     manifest.json           hashes of inputs and outputs, randomness, π of every institution
+    notices/draw_notice.csv, draw_notice.html   the public notice (re-rendered by verify)
     amendments.jsonl        logged amendments (hash chain), never edits of the outputs
+    amendments_private.jsonl, assignments_current.csv   after amendments
 
 All files are UTF-8 with ``\\n`` line ends and deterministic content, so re-running the draw
-reproduces every byte.
+reproduces every byte. ``targets.csv``, ``assignments.csv``, ``reserve.csv`` and the notices
+are for people (UTF-8 with BOM, text cells neutralised against formula injection by
+:mod:`riskscore.outputs`); ``inputs/`` and ``frame.csv`` are for machines (plain UTF-8).
+``verify`` refuses any other file in the folder.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from riskscore.draw.core import (
 )
 from riskscore.draw.tickets import canonical_randomness, seed_from_randomness
 from riskscore.errors import RiskscoreError, VerificationError
+from riskscore.outputs import OutputLock, atomic_write_bytes, people_csv_bytes, unneutralise
 from riskscore.policy import team_size, validate_policy
 
 ALGORITHM = (
@@ -58,8 +67,29 @@ INPUT_FILES = (
     "conflicts.csv",
     "policy.yaml",
     "params.json",
+    "names.csv",
 )
+OPTIONAL_INPUTS = ("names.csv",)
+"""Inputs a folder drawn by an older version may lack (the manifest then does not list them)."""
 OUTPUT_FILES = ("frame.csv", "targets.csv", "assignments.csv", "reserve.csv")
+PEOPLE_OUTPUTS = ("targets.csv", "assignments.csv", "reserve.csv")
+"""Outputs opened by people: UTF-8 with BOM and neutralised text cells."""
+NOTICE_FILES = ("notices/draw_notice.csv", "notices/draw_notice.html")
+DRAW_FILES = frozenset(
+    {
+        "commitment.json",
+        "manifest.json",
+        *OUTPUT_FILES,
+        *NOTICE_FILES,
+        "amendments.jsonl",
+        "amendments_private.jsonl",
+        "assignments_current.csv",
+        *(f"inputs/{n}" for n in INPUT_FILES),
+        "inputs/conflicts_salt.txt",
+        "inputs/randomness.txt",
+    }
+)
+"""Every file a draw folder may hold; ``verify`` names any other file and fails."""
 
 
 def sha256_bytes(b: bytes) -> str:
@@ -81,7 +111,12 @@ def json_bytes(obj: dict) -> bytes:
 
 
 def read_csv_bytes(b: bytes, name: str, columns: list[str]) -> list[dict]:
-    rows = list(csv.DictReader(io.StringIO(b.decode("utf-8"))))
+    """Rows of a draw CSV (a BOM and neutralising ``'`` prefixes are undone)."""
+    try:
+        text = b.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise VerificationError(f"{name}: not UTF-8") from None
+    rows = [{k: unneutralise(v) for k, v in r.items()} for r in csv.DictReader(io.StringIO(text))]
     if rows and any(c not in rows[0] for c in columns):
         raise VerificationError(f"{name}: expected columns {', '.join(columns)}")
     return rows
@@ -195,6 +230,7 @@ def build_inputs(
             f"{data_dir}: no inspectors table (执法检查人员名录库); the draw needs it"
         )
     conf = load_table(data_dir, "conflicts")
+    inst = load_table(data_dir, "institutions")
 
     frame = inc[inc["in_frame"].astype(int) == 1].sort_values("fixmedins_code")
     strata = summary["strata"]
@@ -225,6 +261,16 @@ def build_inputs(
                 for a, b in zip(conf["inspector_id"], conf["fixmedins_code"], strict=True)
             }
         )
+    frame_codes = set(frame["fixmedins_code"].astype(str))
+    n_rows = []
+    if inst is not None and "fixmedins_name" in inst.columns:
+        for c, nm in zip(inst["fixmedins_code"], inst["fixmedins_name"], strict=True):
+            if str(c) in frame_codes:
+                n_rows.append(["institution", str(c), "" if _na(nm) else str(nm)])
+    if policy["publication"]["inspector_names"] and "inspector_name" in ins.columns:
+        for i, nm in zip(ins["inspector_id"], ins["inspector_name"], strict=True):
+            n_rows.append(["inspector", str(i), "" if _na(nm) else str(nm)])
+    n_rows.sort()
     params = {
         "algorithm": ALGORITHM,
         "code_version": __version__,
@@ -244,8 +290,13 @@ def build_inputs(
         "conflicts.csv": csv_bytes(["inspector_id", "fixmedins_code"], [list(x) for x in c_rows]),
         "policy.yaml": (plan_dir / "policy.yaml").read_bytes(),
         "params.json": json_bytes(params),
+        "names.csv": csv_bytes(["kind", "id", "name"], n_rows),
     }
     return InputFiles(files=files, salt=salt or secrets.token_hex(16))
+
+
+def _na(v) -> bool:
+    return v is None or str(v) in ("nan", "<NA>", "NaT", "None")
 
 
 def read_inputs(draw_dir: Path) -> InputFiles:
@@ -257,6 +308,9 @@ def read_inputs(draw_dir: Path) -> InputFiles:
     for name in INPUT_FILES:
         p = d / name
         if name in files:
+            continue
+        if not p.exists() and name in OPTIONAL_INPUTS:
+            files[name] = None
             continue
         if not p.exists():
             raise VerificationError(f"inputs/{name}: missing from {draw_dir}")
@@ -280,8 +334,9 @@ def write_inputs(draw_dir: Path, inputs: InputFiles) -> None:
     d = Path(draw_dir) / "inputs"
     d.mkdir(parents=True, exist_ok=True)
     for name, b in inputs.files.items():
-        (d / name).write_bytes(b)
-    (d / "conflicts_salt.txt").write_text(inputs.salt + "\n", encoding="utf-8")
+        if b is not None:
+            atomic_write_bytes(d / name, b)
+    atomic_write_bytes(d / "conflicts_salt.txt", (inputs.salt + "\n").encode("utf-8"))
 
 
 def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
@@ -385,10 +440,10 @@ def write_commitment(draw_dir: Path, inputs: InputFiles, source: str, fallback: 
         raise RiskscoreError(f"{draw_dir}: already drawn (manifest.json exists); use a new folder")
     if not source.strip():
         raise RiskscoreError("--randomness-source: name the future public randomness")
-    draw_dir.mkdir(parents=True, exist_ok=True)
-    write_inputs(draw_dir, inputs)
-    rec = commitment_record(inputs, source, fallback)
-    (draw_dir / "commitment.json").write_bytes(json_bytes(rec))
+    with OutputLock(draw_dir, "riskscore commit"):
+        write_inputs(draw_dir, inputs)
+        rec = commitment_record(inputs, source, fallback)
+        atomic_write_bytes(draw_dir / "commitment.json", json_bytes(rec))
     return rec
 
 
@@ -472,7 +527,7 @@ def render_outputs(inp: DrawInputs, res: DrawResult) -> dict[str, bytes]:
                 f"{res.target_tickets[code]:064x}",
             ]
         )
-    targets = csv_bytes(
+    targets = people_csv_bytes(
         [
             "fixmedins_code",
             "tier",
@@ -503,10 +558,10 @@ def render_outputs(inp: DrawInputs, res: DrawResult) -> dict[str, bytes]:
             )
         for rank, iid in enumerate(res.reserve[code], start=1):
             r_rows.append([code, inp.round_index, team_id[code], rank, iid, unit[iid]])
-    assignments = csv_bytes(
+    assignments = people_csv_bytes(
         ["fixmedins_code", "round", "team_id", "seat", "role", "inspector_id", "unit"], a_rows
     )
-    reserve = csv_bytes(
+    reserve = people_csv_bytes(
         ["fixmedins_code", "round", "team_id", "rank", "inspector_id", "unit"], r_rows
     )
     return {
@@ -628,8 +683,15 @@ def write_draw(
     inputs: InputFiles,
     randomness: str,
     commitment: dict | None,
+    lang: str = "zh",
 ) -> dict:
-    """Run the draw and write inputs, outputs and manifest.json; returns the manifest."""
+    """Run the draw and write inputs, outputs, manifest.json and the notices; returns the manifest.
+
+    Each file is written atomically; ``manifest.json`` (which lists every output's SHA-256)
+    is written after the outputs, the notices last. A lock refuses a second concurrent run.
+    """
+    from riskscore.draw.notices import draw_notice
+
     draw_dir = Path(draw_dir)
     if (draw_dir / "manifest.json").exists():
         raise RiskscoreError(
@@ -637,22 +699,79 @@ def write_draw(
             "`riskscore amend` for changes or a new folder for a new round"
         )
     outputs, manifest, _inp, _res = compute_draw(inputs, randomness, commitment)
-    draw_dir.mkdir(parents=True, exist_ok=True)
-    write_inputs(draw_dir, inputs)
-    (draw_dir / "inputs" / "randomness.txt").write_bytes(randomness.encode("utf-8"))
-    for name, b in outputs.items():
-        (draw_dir / name).write_bytes(b)
-    (draw_dir / "manifest.json").write_bytes(json_bytes(manifest))
+    with OutputLock(draw_dir, "riskscore draw"):
+        if (draw_dir / "manifest.json").exists():
+            raise RiskscoreError(f"{draw_dir}: already drawn (manifest.json exists)")
+        write_inputs(draw_dir, inputs)
+        atomic_write_bytes(draw_dir / "inputs" / "randomness.txt", randomness.encode("utf-8"))
+        for name, b in outputs.items():
+            atomic_write_bytes(draw_dir / name, b)
+        atomic_write_bytes(draw_dir / "manifest.json", json_bytes(manifest))
+        draw_notice(draw_dir, draw_dir / "notices", lang=lang)
     return manifest
 
 
 # --------------------------------------------------------------------------- verify
-def verify_draw(draw_dir: str | Path) -> dict:
+def check_no_extra_files(d: Path) -> None:
+    """Fail naming the first file or folder of DRAW_DIR that a draw does not write."""
+    from riskscore.outputs import LOCK_NAME
+
+    for p in sorted(Path(d).rglob("*")):
+        rel = p.relative_to(d).as_posix()
+        if p.is_dir() and not p.is_symlink():
+            if rel not in ("inputs", "notices"):
+                raise VerificationError(f"{rel}/: unexpected folder in the draw folder")
+            continue
+        if p.name == LOCK_NAME:
+            raise VerificationError(f"{rel}: a run is writing this draw folder or was interrupted")
+        if rel not in DRAW_FILES or p.is_symlink():
+            raise VerificationError(
+                f"{rel}: unexpected file in the draw folder (not written by commit, draw or amend)"
+            )
+
+
+def check_notices(d: Path) -> str:
+    """Re-render the draw notice from the folder and compare both files byte for byte.
+
+    Returns the notice language (``zh`` or ``en``).
+    """
+    from riskscore.draw.notices import draw_notice_bytes
+
+    for name in NOTICE_FILES:
+        if not (d / name).is_file():
+            raise VerificationError(f"{name}: missing (the public draw notice)")
+    on_disk = {Path(n).name: (d / n).read_bytes() for n in NOTICE_FILES}
+    best = None
+    for lang in ("zh", "en"):
+        exp = draw_notice_bytes(d, lang)
+        diff = [n for n in NOTICE_FILES if exp[Path(n).name] != on_disk[Path(n).name]]
+        if not diff:
+            return lang
+        if best is None or len(diff) < len(best):
+            best = diff
+    raise VerificationError(
+        f"{best[0]}: differs from the notice re-rendered from the draw (targets, teams, "
+        "amendment chain, manifest)"
+    )
+
+
+def verify_draw(
+    draw_dir: str | Path, allow_uncommitted: bool = False, head: str | None = None
+) -> dict:
     """Re-run the draw from DRAW_DIR/inputs and the recorded randomness; compare every byte.
+
+    Every file of the folder is covered: inputs, commitment, randomness, outputs, manifest,
+    amendment chain (timestamps included), current teams and the public notices (re-rendered
+    and compared byte for byte); any other file fails.
 
     Parameters
     ----------
     draw_dir : path
+    allow_uncommitted : bool
+        Accept a draw without ``commitment.json`` (the caller must say so loudly).
+    head : str, optional
+        The amendment-chain head hash the public holds (from the published notice); the
+        folder's chain must end there.
 
     Returns
     -------
@@ -675,6 +794,7 @@ def verify_draw(draw_dir: str | Path) -> dict:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise VerificationError("manifest.json: not valid UTF-8 JSON") from None
+    check_no_extra_files(d)
     inputs = read_inputs(d)
     rp = d / "inputs" / "randomness.txt"
     if not rp.exists():
@@ -689,6 +809,13 @@ def verify_draw(draw_dir: str | Path) -> dict:
         now["inputs/conflicts.csv"] = recorded["inputs/conflicts.csv"]
     for name in sorted(set(recorded) | set(now)):
         if recorded.get(name) != now.get(name):
+            if name == "inputs/conflicts.csv":
+                raise VerificationError(
+                    "inputs/conflicts.csv (salted with inputs/conflicts_salt.txt): sha256 "
+                    "differs from manifest.json"
+                )
+            if name not in now:
+                raise VerificationError(f"{name}: missing (manifest.json lists it)")
             raise VerificationError(f"{name}: sha256 differs from manifest.json")
     if manifest.get("randomness", {}).get("text") != randomness:
         raise VerificationError("manifest.json: randomness text differs from inputs/randomness.txt")
@@ -706,6 +833,11 @@ def verify_draw(draw_dir: str | Path) -> dict:
             raise VerificationError("commitment.json: commitment_sha256 differs from manifest.json")
     elif manifest.get("commitment_sha256"):
         raise VerificationError("commitment.json: missing but manifest.json records a commitment")
+    elif not allow_uncommitted:
+        raise VerificationError(
+            "commitment.json: missing — no commitment was published before the randomness was "
+            "known; give --allow-uncommitted to check the rest anyway"
+        )
     outputs, expected, _inp, _res = compute_draw(
         inputs,
         randomness,
@@ -732,4 +864,13 @@ def verify_draw(draw_dir: str | Path) -> dict:
             "manifest.json: bytes differ from the canonical re-computed manifest"
         )
     verify_amendments(d, manifest)
+    check_notices(d)
+    if head is not None:
+        from riskscore.draw.amend import chain_head
+
+        n, h = chain_head(d)
+        if h != head.strip().lower():
+            raise VerificationError(
+                f"amendments.jsonl: chain head {h} ({n} amendment(s)) is not the published {head}"
+            )
     return manifest

@@ -12,10 +12,12 @@ institutions are never published. The draw notice carries the verification steps
 from __future__ import annotations
 
 import csv
-import html
+import hashlib
 import io
 import json
 from pathlib import Path
+
+from riskscore.outputs import atomic_write_bytes, html_table, people_csv_bytes
 
 L = {
     "zh": {
@@ -56,6 +58,7 @@ L = {
         "commitment": "承诺哈希（开奖前已公布）：{sha}",
         "no_commitment": "承诺哈希：未在开奖前公布承诺",
         "manifest": "抽取清单哈希：{sha}",
+        "chain": "变更记录：{n}条，最新哈希 {head}（无变更时为抽取清单哈希）",
         "verify_title": "核验方法（任何人均可复核）：",
         "verify_steps": [
             "1. 核对承诺：将上列承诺哈希与本局在开奖前公布的承诺哈希比对，两者应完全一致。",
@@ -107,6 +110,7 @@ L = {
         "commitment": "commitment sha256 (published before the lottery): {sha}",
         "no_commitment": "commitment sha256: no commitment was published before the lottery",
         "manifest": "draw manifest sha256: {sha}",
+        "chain": "amendments: {n}, chain head sha256 {head} (the manifest sha256 when none)",
         "verify_title": "How to verify (anyone can):",
         "verify_steps": [
             "1. Commitment: compare the commitment sha256 above with the one the bureau "
@@ -129,26 +133,14 @@ L = {
 }
 
 
-def _csv(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
+def _csv(header: list[str], rows: list[list]) -> bytes:
+    """A notice CSV: UTF-8 with BOM, text cells neutralised against formula injection."""
+    return people_csv_bytes(header, rows)
 
 
-def _html(title: str, header: list[str], rows: list[list], foot: list[str], lang: str) -> str:
-    e = html.escape
-    th = "".join(f"<th>{e(str(h))}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
-    ft = "".join(f"<p>{e(x)}</p>" for x in foot)
-    return (
-        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
-        f"<title>{e(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-        "table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 8px}</style>"
-        f"</head><body><h1>{e(title)}</h1>\n<table><thead><tr>{th}</tr></thead><tbody>\n{body}\n"
-        f"</tbody></table>{ft}</body></html>\n"
-    )
+def _html(title: str, header: list[str], rows: list[list], foot: list[str], lang: str) -> bytes:
+    """A notice page rendered by Jinja2 with autoescaping (no hand-written escaping)."""
+    return html_table(title, header, rows, foot, lang).encode("utf-8")
 
 
 def plan_notice(plan_dir: str | Path, out_dir: str | Path, lang: str = "zh") -> list[Path]:
@@ -221,46 +213,42 @@ def plan_notice(plan_dir: str | Path, out_dir: str | Path, lang: str = "zh") -> 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     pc, ph = out / "plan_notice.csv", out / "plan_notice.html"
-    pc.write_text(_csv(header, rows), encoding="utf-8-sig")
-    ph.write_text(_html(title, header, rows, [], lang), encoding="utf-8")
+    atomic_write_bytes(pc, _csv(header, rows))
+    atomic_write_bytes(ph, _html(title, header, rows, [], lang))
     return [pc, ph]
 
 
-def draw_notice(
-    draw_dir: str | Path,
-    out_dir: str | Path,
-    lang: str = "zh",
-    data_dir: str | Path | None = None,
-) -> list[Path]:
-    """Write ``draw_notice.csv`` and ``draw_notice.html`` (抽查任务公告).
+def draw_notice_bytes(
+    draw_dir: str | Path, lang: str = "zh", data_dir: str | Path | None = None
+) -> dict[str, bytes]:
+    """The draw notice files (``draw_notice.csv``, ``draw_notice.html``) as bytes.
 
-    Parameters
-    ----------
-    draw_dir : path
-        A draw folder (current teams after amendments are used).
-    out_dir : path
-    lang : {"zh", "en"}
-    data_dir : path, optional
-        For institution names, and inspector names when the policy allows them.
-
-    Returns
-    -------
-    list of Path
+    Everything comes from the draw folder: the manifest, ``targets.csv``, the current teams
+    (after amendments), the amendment chain (its length and head hash are printed so the
+    public holds them) and the public names in ``inputs/names.csv``; ``riskscore verify``
+    re-renders these bytes and compares them with the files in ``DRAW_DIR/notices/``.
+    ``data_dir`` is read for names only for folders drawn before ``inputs/names.csv`` existed.
     """
     import yaml
 
+    from riskscore.draw.amend import chain_head
     from riskscore.policy import validate_policy
 
     t = L[lang]
     d = Path(draw_dir)
-    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    manifest_raw = (d / "manifest.json").read_bytes()
+    manifest = json.loads(manifest_raw.decode("utf-8"))
     policy = validate_policy(
         yaml.safe_load((d / "inputs" / "policy.yaml").read_text(encoding="utf-8-sig")),
         "policy.yaml",
     )
     names: dict[str, str] = {}
     ins_names: dict[str, str] = {}
-    if data_dir is not None:
+    names_p = d / "inputs" / "names.csv"
+    if names_p.exists():
+        for r in csv.DictReader(io.StringIO(names_p.read_text(encoding="utf-8"))):
+            (names if r["kind"] == "institution" else ins_names)[r["id"]] = r["name"]
+    elif data_dir is not None:
         from riskscore.io import load_table
 
         inst = load_table(Path(data_dir), "institutions")
@@ -278,14 +266,14 @@ def draw_notice(
     arows = list(
         csv.DictReader(
             io.StringIO(
-                (cur if cur.exists() else d / "assignments.csv").read_text(encoding="utf-8")
+                (cur if cur.exists() else d / "assignments.csv").read_text(encoding="utf-8-sig")
             )
         )
     )
     teams: dict[str, list[dict]] = {}
     for r in arows:
         teams.setdefault(r["fixmedins_code"], []).append(r)
-    trows = list(csv.DictReader(io.StringIO((d / "targets.csv").read_text(encoding="utf-8"))))
+    trows = list(csv.DictReader(io.StringIO((d / "targets.csv").read_text(encoding="utf-8-sig"))))
     rd = manifest["round"]
     rows = []
     for r in sorted(trows, key=lambda r: int(r["order"])):
@@ -307,14 +295,14 @@ def draw_notice(
             ]
         )
     header = [t["no"], t["code"], t["name"], t["round"], t["team_id"], t["inspectors"], t["dates"]]
-    import hashlib
-
     rnd = manifest["randomness"]
     sha = manifest.get("commitment_sha256")
+    n_am, head = chain_head(d)
     foot = [
         t["randomness"].format(text=rnd["text"]),
         t["commitment"].format(sha=sha) if sha else t["no_commitment"],
-        t["manifest"].format(sha=hashlib.sha256((d / "manifest.json").read_bytes()).hexdigest()),
+        t["manifest"].format(sha=hashlib.sha256(manifest_raw).hexdigest()),
+        t["chain"].format(n=n_am, head=head),
         t["verify_title"],
         *(
             step.format(canonical=rnd.get("canonical", ""), seed=rnd.get("seed_sha256", ""))
@@ -322,9 +310,37 @@ def draw_notice(
         ),
     ]
     title = t["draw_title"].format(year=manifest["year"], round=rd["name"])
+    return {
+        "draw_notice.csv": _csv(header, rows + [[f] for f in foot]),
+        "draw_notice.html": _html(title, header, rows, foot, lang),
+    }
+
+
+def draw_notice(
+    draw_dir: str | Path,
+    out_dir: str | Path,
+    lang: str = "zh",
+    data_dir: str | Path | None = None,
+) -> list[Path]:
+    """Write ``draw_notice.csv`` and ``draw_notice.html`` (抽查任务公告).
+
+    Parameters
+    ----------
+    draw_dir : path
+        A draw folder (current teams after amendments are used).
+    out_dir : path
+    lang : {"zh", "en"}
+    data_dir : path, optional
+        For names of a draw folder made before ``inputs/names.csv`` existed.
+
+    Returns
+    -------
+    list of Path
+    """
+    files = draw_notice_bytes(draw_dir, lang, data_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    pc, ph = out / "draw_notice.csv", out / "draw_notice.html"
-    pc.write_text(_csv(header, rows + [[f] for f in foot]), encoding="utf-8-sig")
-    ph.write_text(_html(title, header, rows, foot, lang), encoding="utf-8")
-    return [pc, ph]
+    made = []
+    for name, b in files.items():
+        made.append(atomic_write_bytes(out / name, b))
+    return made

@@ -7,13 +7,13 @@ Tables carry ``data-key`` attributes and key figures ``data-name``/``data-value`
 
 from __future__ import annotations
 
-import html
 import io
 import math
 from collections.abc import Callable, Mapping
 
 import pandas as pd
 
+from riskscore.outputs import render_html
 from riskscore.reports._text import check_lang, col
 
 _FIGURE_DPI = 110
@@ -82,12 +82,12 @@ def fmt_pct(v, digits: int = 1) -> str:
 
 def heading(text: str, level: int = 2) -> str:
     """Display a heading (used where the heading depends on data, e.g. an institution name)."""
-    return _display_html(f"<h{level}>{html.escape(text)}</h{level}>")
+    return _display_html(render_html("<h{{ n }}>{{ text }}</h{{ n }}>", n=int(level), text=text))
 
 
 def narrative(text: str) -> str:
     """Display a paragraph of report text."""
-    return _display_html(f'<p class="rs-text">{html.escape(text)}</p>')
+    return _display_html(render_html('<p class="rs-text">{{ text }}</p>', text=text))
 
 
 def key_figures(items: list[tuple[str, str, object, str]], key: str) -> str:
@@ -101,15 +101,18 @@ def key_figures(items: list[tuple[str, str, object, str]], key: str) -> str:
     key : str
         ``data-key`` of the table, e.g. ``annual_plan.key_figures``.
     """
-    rows = []
-    for name, label, value, shown in items:
-        raw = "" if value is None else str(value)
-        rows.append(
-            f'<tr data-name="{html.escape(name)}"><th>{html.escape(label)}</th>'
-            f'<td data-value="{html.escape(raw)}">{html.escape(str(shown))}</td></tr>'
-        )
+    rows = [
+        (name, label, "" if value is None else str(value), str(shown))
+        for name, label, value, shown in items
+    ]
     return _display_html(
-        f'<table class="rs-key" data-key="{html.escape(key)}">' + "".join(rows) + "</table>"
+        render_html(
+            '<table class="rs-key" data-key="{{ key }}">{% for n, l, v, s in rows %}'
+            '<tr data-name="{{ n }}"><th>{{ l }}</th><td data-value="{{ v }}">{{ s }}</td></tr>'
+            "{% endfor %}</table>",
+            key=key,
+            rows=rows,
+        )
     )
 
 
@@ -147,10 +150,11 @@ def table(
     names = {c: (labels or {}).get(c, col(c, lang)) for c in shown.columns}
     styler = shown.style.hide(axis="index")
     fm = {c: f for c, f in (formats or {}).items() if c in shown.columns}
+    # escape="html": every cell is escaped (an institution named <script> stays text)
     if fm:
-        styler = styler.format(fm, na_rep="—")
+        styler = styler.format(fm, na_rep="—", escape="html")
     else:
-        styler = styler.format(na_rep="—")
+        styler = styler.format(na_rep="—", escape="html")
     numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])]
     text_cols = [c for c in shown.columns if c not in numeric]
     if text_cols:
@@ -164,19 +168,28 @@ def table(
     ]
     if dates:
         styler = styler.set_properties(subset=dates, **{"white-space": "nowrap"})
-    styler = styler.relabel_index([names[c] for c in shown.columns], axis="columns")
-    styler = styler.set_table_attributes(f'class="rs-table" data-key="{html.escape(key)}"')
+    styler = styler.relabel_index(
+        [render_html("{{ x }}", x=names[c]) for c in shown.columns], axis="columns"
+    )
+    styler = styler.set_table_attributes(render_html('class="rs-table" data-key="{{ k }}"', k=key))
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(render_html("{{ x }}", x=caption))
     if shown.empty:
         # never a header-only table: one row saying there is nothing (无)
         note = empty_note if empty_note is not None else ("无" if lang == "zh" else "none")
-        cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
         return _display_html(
-            f'<table class="rs-table rs-empty" data-key="{html.escape(key)}">{cap}<thead><tr>'
-            + "".join(f"<th>{html.escape(names[c])}</th>" for c in shown.columns)
-            + f'</tr></thead><tbody><tr><td class="rs-none" colspan="{max(len(shown.columns), 1)}"'
-            + f' style="text-align:center">{html.escape(note)}</td></tr></tbody></table>'
+            render_html(
+                '<table class="rs-table rs-empty" data-key="{{ key }}">'
+                "{% if cap %}<caption>{{ cap }}</caption>{% endif %}<thead><tr>"
+                "{% for h in heads %}<th>{{ h }}</th>{% endfor %}</tr></thead><tbody><tr>"
+                '<td class="rs-none" colspan="{{ span }}" style="text-align:center">{{ note }}'
+                "</td></tr></tbody></table>",
+                key=key,
+                cap=caption or "",
+                heads=[names[c] for c in shown.columns],
+                span=max(len(shown.columns), 1),
+                note=note,
+            )
         )
     return _display_html(styler.to_html())
 
@@ -199,7 +212,11 @@ def figure(fig, alt: str = "") -> bytes:
     data = buf.getvalue()
     b64 = base64.b64encode(data).decode("ascii")
     _display_html(
-        f'<img class="rs-chart" alt="{html.escape(alt)}" src="data:image/png;base64,{b64}"/>'
+        render_html(
+            '<img class="rs-chart" alt="{{ alt }}" src="data:image/png;base64,{{ b64 }}"/>',
+            alt=alt,
+            b64=b64,
+        )
     )
     return data
 
@@ -236,10 +253,13 @@ def sources(inputs) -> list[tuple[str, str]]:
     except Exception:  # noqa: BLE001 - a report without a policy still lists its folders
         pass
     rows.append(("软件版本" if zh else "Software", f"riskscore {__version__}"))
-    body = "".join(f"<tr><th>{html.escape(a)}</th><td>{html.escape(b)}</td></tr>" for a, b in rows)
     _display_html(
-        '<details class="rs-sources" open><summary>'
-        + ("数据来源" if zh else "Sources")
-        + f'</summary><table class="rs-key" data-key="sources">{body}</table></details>'
+        render_html(
+            '<details class="rs-sources" open><summary>{{ title }}</summary>'
+            '<table class="rs-key" data-key="sources">{% for a, b in rows %}'
+            "<tr><th>{{ a }}</th><td>{{ b }}</td></tr>{% endfor %}</table></details>",
+            title="数据来源" if zh else "Sources",
+            rows=rows,
+        )
     )
     return rows

@@ -226,14 +226,15 @@ def check_clean(text: str, inputs, where: str) -> None:
 
 def write_csv(table: pd.DataFrame, inputs, path: str | Path) -> Path:
     """Write the notice CSV (UTF-8 with BOM, localised headers) after the personal-data scan."""
+    from riskscore.outputs import atomic_write_bytes, frame_csv_bytes
+
     lang = inputs.lang
     out = table.rename(columns={c: col(c, lang) for c in table.columns})
-    text = out.to_csv(index=False, lineterminator="\n")
-    check_clean(text, inputs, str(path))
+    data = frame_csv_bytes(out, people=True)  # BOM; text cells neutralised (= + - @)
+    check_clean(data.decode("utf-8"), inputs, str(path))
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8-sig")
-    return p
+    return atomic_write_bytes(p, data)
 
 
 def section_notice(inputs, csv_out: str = "", published: str = "") -> pd.DataFrame:

@@ -287,6 +287,20 @@ def run_report(
     extra: list[Path] = []
     if "csv_out" in defaults and not values.get("csv_out"):
         values["csv_out"] = str((out / f"{stem}.csv").resolve())
+    elif values.get("csv_out"):
+        # a file-naming parameter stays inside the report folder and never overwrites a file
+        # this run did not create
+        from riskscore.outputs import confine
+
+        target = confine(out, values["csv_out"], "-p csv_out")
+        if target.exists():
+            raise RiskscoreError(
+                f"-p csv_out {values['csv_out']}: {target} exists; the report never overwrites a "
+                "file it did not create — choose a new name"
+            )
+        if target.suffix.lower() != ".csv":
+            raise RiskscoreError(f"-p csv_out {values['csv_out']}: expected a name ending .csv")
+        values["csv_out"] = str(target)
     try:
         pm.execute_notebook(
             str(src),
