@@ -251,6 +251,12 @@ _add(
             C("gend", "code", "性别", allowed=("1", "2", "9")),
             C("brdy", "date", "出生日期"),
             C("age", "float", "年龄", min_value=0),
+            C(
+                "die_date",
+                "date",
+                "死亡日期",
+                description="person field carried on the encounter (used when psn_info_b is absent)",
+            ),
             C("dscg_maindiag_code", "code", "出院主诊断代码"),
             C("dscg_maindiag_name", "str", "出院主诊断名称"),
             C("dise_no", "code", "病种编号"),
@@ -295,6 +301,9 @@ _add(
             C("begndate", "date", "开始日期"),
             C("enddate", "date", "结束日期"),
             C("refd_setl_flag", "code", "退费结算标志", allowed=("0", "1")),
+            C("gend", "code", "性别", allowed=("1", "2", "9")),
+            C("brdy", "date", "出生日期"),
+            C("die_date", "date", "死亡日期"),
             C("certno", "code", "证件号码", pii=True),
             C("psn_name", "str", "姓名", pii=True),
         ),
@@ -345,6 +354,12 @@ _add(
             C("sin_dos_dscr", "str", "单次剂量描述"),
             C("used_frqu_dscr", "str", "使用频次描述"),
             C("dscg_tkdrug_flag", "code", "出院带药标志", allowed=("0", "1")),
+            C(
+                "drug_trac_codg",
+                "code",
+                "药品追溯码",
+                description="one per dispensed package when the institution scans it",
+            ),
         ),
     )
 )
@@ -753,6 +768,7 @@ def contract_markdown() -> str:
                 + "; ".join(f"`{r.left} <= {r.right}` ({r.name}, {r.zh})" for r in t.row_checks)
             )
         lines.append("")
+    lines += _layouts_markdown() + _dictionaries_markdown()
     lines += [
         "## Violation families (违规类型 family ids)",
         "",
@@ -762,3 +778,61 @@ def contract_markdown() -> str:
     lines += [f"| `{k}` | {zh} | {en} |" for k, (zh, en) in FAMILIES.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def _layouts_markdown() -> list[str]:
+    from riskscore.layouts import PLATFORM_FIELDS
+
+    lines = [
+        "## Accepted layouts (可接受的文件格式)",
+        "",
+        "- Headers match the field names case-insensitively (`MDTRT_ID` = `mdtrt_id`), with "
+        "surrounding single or double quotes removed, or the Chinese name of the field.",
+        "- Fields may be enclosed in double quotes or, as database exports write them, in single "
+        "quotes (`'H34010200001'`); line ends LF or CRLF; separator `,`, tab, `|` or `;`.",
+        "- A leading row-number column (`rn`, `rownum`, `序号`, `行号`, or no header) is dropped.",
+        "- Platform exports carry every field of a table; the fields below that the contract does "
+        "not use are ignored (listed once by `riskscore validate`). Other unknown columns are kept "
+        "as text.",
+        "- Identifiers in scientific notation with missing digits (`3.401E+15`) or id cells that "
+        "were numbers in Excel (more than 15 digits) are never repaired: the row is quarantined "
+        "with `code_precision_lost:<column>`; a key column where most values are affected is "
+        "refused with a line saying to re-export it as text.",
+        "- Person fields (`gend`, `brdy`, `die_date`) may come on `mdtrt_d` / `setl_d` instead of "
+        "`psn_info_b`; the indicators then take the person from the encounters.",
+        "",
+    ]
+    for name, fields in PLATFORM_FIELDS.items():
+        lines += [
+            f"Platform layout of `{name}` ({len(fields)} fields, export order): "
+            + ", ".join(f"`{f}`" for f in fields),
+            "",
+        ]
+    return lines
+
+
+def _dictionaries_markdown() -> list[str]:
+    from riskscore.io.dictionaries import default_dictionaries
+
+    d = default_dictionaries()
+    lines = [
+        "## Code dictionaries (字典映射)",
+        "",
+        f"Shipped file `riskscore/data/dictionaries.yaml`, version `{d.version}`. Values are "
+        "matched after trimming, case-insensitively; a bureau extends or overrides the mapping "
+        "with `dictionaries.yaml` in the data folder or `--dictionaries FILE` (its variants win). "
+        "The mapping used (version, files, hash and the cells mapped per column) is recorded in "
+        "`riskscore validate --json` under `dictionaries`. A value no dictionary maps is "
+        "quarantined as `not_allowed:<column>`; the legend of `validate` lists the allowed codes.",
+        "",
+        "| dictionary | 中文 | columns | code ← accepted variants |",
+        "|---|---|---|---|",
+    ]
+    for name, dic in d.dictionaries.items():
+        cols = ", ".join(f"`{c}`" for c in dic.columns) or "(fixmedins_b)"
+        if dic.open:
+            cols += " (open: other codes accepted, unmapped labels quarantined)"
+        codes = "; ".join(f"`{c}` ← " + ", ".join(v) for c, v in dic.codes.items())
+        lines.append(f"| `{name}` | {dic.zh} | {cols} | {codes} |")
+    lines.append("")
+    return lines

@@ -8,6 +8,12 @@ import sys
 from pathlib import Path
 
 from riskscore.contract import TABLES
+from riskscore.errors import ContractError
+
+MAX_REGISTRY_QUARANTINE = 0.2
+"""Default largest share of quarantined rows in ``institutions`` for a usable folder: above it
+the registry's codes are not understood (e.g. labels no dictionary maps) and every later step
+would run on a fraction of the institutions."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +45,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write accepted rows to DIR/<table>.parquet (for the indicator engine)",
     )
     p.add_argument(
+        "--dictionaries",
+        metavar="FILE",
+        default=None,
+        help="bureau code dictionaries (YAML) extending the shipped ones "
+        "(字典映射; DIR/dictionaries.yaml is also read when present)",
+    )
+    p.add_argument(
+        "--max-registry-quarantine",
+        type=float,
+        default=MAX_REGISTRY_QUARANTINE,
+        metavar="SHARE",
+        help="exit 2 when the institution registry quarantines more than this share of its "
+        f"rows (default {MAX_REGISTRY_QUARANTINE:g})",
+    )
+    p.add_argument(
         "--lang", choices=("zh", "en"), default="zh", help="language of the summary (default zh)"
     )
     p.add_argument(
@@ -60,15 +81,52 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.clean_out,
         quarantine_dir=args.quarantine_out,
         batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
+        dictionaries=args.dictionaries,
     )
     report = ds.report()
+    problem = verdict(report, args.max_registry_quarantine)
     if args.json:
+        report["usable"] = problem is None
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(
-            summary(report, Path(args.data), args.lang, args.quarantine_out, args.clean_out)
-        )
+        text = summary(report, Path(args.data), args.lang, args.quarantine_out, args.clean_out)
+        if problem is not None:
+            text = text.replace(_T[args.lang]["ok"] + "\n", "")
+        sys.stdout.write(text)
+    if problem is not None:
+        raise ContractError(f"{Path(args.data)}: {problem}")
     return 0
+
+
+def verdict(report: dict, max_registry_quarantine: float = MAX_REGISTRY_QUARANTINE) -> str | None:
+    """``None`` when the folder is usable, else one line saying why not.
+
+    Unusable: a required table with no accepted rows, or an institution registry quarantining
+    more than ``max_registry_quarantine`` of its rows (the reasons with most rows are named).
+    """
+    for name, c in report["tables"].items():
+        spec = TABLES[name]
+        if spec.required and c["accepted"] == 0:
+            why = _top_reasons(c)
+            return (
+                f"required table {name} ({spec.zh}) has no accepted rows "
+                f"({c['read']} read, {c['quarantined']} quarantined{why}); expected at least "
+                "one valid row — see validate --quarantine-out for the rows and reasons"
+            )
+    reg = report["tables"].get("institutions")
+    if reg and reg["read"] and reg["quarantined"] > max_registry_quarantine * reg["read"]:
+        return (
+            f"institutions quarantines {reg['quarantined']} of {reg['read']} rows "
+            f"({reg['quarantined'] / reg['read']:.0%}{_top_reasons(reg)}), more than the "
+            f"allowed {max_registry_quarantine:.0%}; expected registry codes the data "
+            "contract or a dictionary knows (riskscore contract; --dictionaries FILE)"
+        )
+    return None
+
+
+def _top_reasons(c: dict) -> str:
+    top = sorted(c["reasons"].items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    return (": " + ", ".join(f"{r} {n}" for r, n in top)) if top else ""
 
 
 _T = {
@@ -79,6 +137,8 @@ _T = {
         "missing": "缺少的可选表（依赖它们的步骤将跳过）：{x}",
         "extra": "未识别、已忽略的文件：{x}",
         "extra_cols": "{t}：非契约字段（保留为文本）：{x}",
+        "ignored_cols": "{t}：忽略的平台字段（指标不使用，{n} 个）：{x}",
+        "dict": "字典映射：版本 {v}；已映射 {n} 个单元格（明细见 --json 的 dictionaries.applied）",
         "skipped": "{t}：未执行的检查：{x}",
         "qout": "隔离行已写入：{x}",
         "cout": "接受行已写入：{x}",
@@ -95,6 +155,9 @@ _T = {
         "missing": "Optional tables not present (steps needing them are skipped): {x}",
         "extra": "Unrecognised files (ignored): {x}",
         "extra_cols": "{t}: columns not in the contract (kept as text): {x}",
+        "ignored_cols": "{t}: platform fields ignored (not used by the indicators, {n}): {x}",
+        "dict": "Code dictionaries: version {v}; {n} cells mapped (details: --json, "
+        "dictionaries.applied)",
         "skipped": "{t}: checks not run: {x}",
         "qout": "Quarantined rows written to: {x}",
         "cout": "Accepted rows written to: {x}",
@@ -150,8 +213,17 @@ def summary(
     for name, f in report.get("files", {}).items():
         if f.get("extra_columns"):
             lines.append(t["extra_cols"].format(t=name, x=", ".join(f["extra_columns"])))
+        if f.get("ignored_columns"):
+            ig = f["ignored_columns"]
+            lines.append(t["ignored_cols"].format(t=name, n=len(ig), x=", ".join(ig)))
         if f.get("skipped_checks"):
             lines.append(t["skipped"].format(t=name, x=", ".join(f["skipped_checks"])))
+    d = report.get("dictionaries") or {}
+    n_mapped = sum(
+        n for tab in d.get("applied", {}).values() for col in tab.values() for n in col.values()
+    )
+    if n_mapped:
+        lines.append(t["dict"].format(v=d.get("version", "?"), n=n_mapped))
     if quarantine_out:
         lines.append(t["qout"].format(x=quarantine_out))
     if clean_out:
@@ -163,6 +235,7 @@ def summary(
 def _legend(report: dict, lang: str) -> list[tuple[str, str]]:
     """Meaning of every reason code in the report (``kind`` or ``kind:column``)."""
     from riskscore.io import REASONS_DOC
+    from riskscore.io.dictionaries import default_dictionaries
 
     out = []
     seen = set()
@@ -178,6 +251,16 @@ def _legend(report: dict, lang: str) -> list[tuple[str, str]]:
                 spec = TABLES[name]
                 label = f"{col}（{spec.column(col).zh}）" if col in spec.column_names else col
                 text = f"{label} {text}" if lang == "zh" else f"{col}: {text}"
+                if kind == "not_allowed" and col in spec.column_names:
+                    allowed = default_dictionaries().allowed_text(
+                        name, col, spec.column(col).allowed
+                    )
+                    if allowed:
+                        text += ("；允许：" if lang == "zh" else "; allowed: ") + allowed
+                    elif lang == "zh":
+                        text += "；允许：代码（字母数字），或字典中的中文名称"
+                    else:
+                        text += "; allowed: a code (letters/digits) or a label a dictionary maps"
             out.append((code, text))
     return out
 

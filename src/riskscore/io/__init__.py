@@ -129,6 +129,7 @@ def load_folder(
     out_dir: str | Path | None = None,
     quarantine_dir: str | Path | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    dictionaries=None,
 ) -> Dataset:
     """Load and validate every contract table present in a data folder (数据目录).
 
@@ -148,6 +149,9 @@ def load_folder(
         (personal-data columns left out).
     batch_rows : int
         Rows per batch.
+    dictionaries : str, Path or Dictionaries, optional
+        A bureau dictionary file (``--dictionaries``) extending the shipped code dictionaries
+        (and ``data_dir/dictionaries.yaml`` when present); see :mod:`riskscore.io.dictionaries`.
 
     Returns
     -------
@@ -166,6 +170,7 @@ def load_folder(
         out_dir=out_dir,
         quarantine_dir=quarantine_dir,
         batch_rows=batch_rows,
+        dictionaries=dictionaries,
     )
 
 
@@ -185,8 +190,17 @@ def load_table_result(
     found, _ = scan_folder(Path(data_dir), list(TABLES))
     if name not in found:
         return None
+    from riskscore.io.dictionaries import load_dictionaries
+
     refs, skipped = _refs_for(name, found, {}, batch_rows)
-    return load_one(TABLES[name], found[name], refs, skipped, batch_rows=batch_rows)
+    return load_one(
+        TABLES[name],
+        found[name],
+        refs,
+        skipped,
+        batch_rows=batch_rows,
+        dictionaries=load_dictionaries(None, data_dir),
+    )
 
 
 def load_table(

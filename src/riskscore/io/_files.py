@@ -184,6 +184,16 @@ def _sniff_sep(path: Path, encoding: str) -> str:
     return sep if counts[sep] > 0 else ","
 
 
+def _sniff_quote(path: Path, encoding: str, sep: str) -> str:
+    """``'`` when the header's fields are enclosed in single quotes (database exports), else ``"``."""
+    with _open_bytes(path) as fh:
+        first = fh.readline(_BLOCK).decode(encoding, errors="replace")
+    first = first.lstrip("\ufeff").rstrip("\r\n")
+    fields = first.split(sep)
+    quoted = sum(1 for f in fields if len(f.strip()) >= 2 and f.strip()[0] == f.strip()[-1] == "'")
+    return "'" if fields and quoted * 2 > len(fields) else '"'
+
+
 def read_header(path: Path, known: frozenset[str] | None = None) -> tuple[list[str], dict]:
     """Column names of a table file and how it was read (format, encoding).
 
@@ -196,9 +206,20 @@ def read_header(path: Path, known: frozenset[str] | None = None) -> tuple[list[s
         if fmt in (".csv", ".csv.gz"):
             enc = detect_encoding(path)
             sep = _sniff_sep(path, enc)
+            quote = _sniff_quote(path, enc, sep)
             info.update(encoding=enc, sep=sep)
+            if quote != '"':
+                info["quotechar"] = quote
             cols = list(
-                pd.read_csv(path, nrows=0, dtype=str, encoding=enc, sep=sep, compression="infer")
+                pd.read_csv(
+                    path,
+                    nrows=0,
+                    dtype=str,
+                    encoding=enc,
+                    sep=sep,
+                    quotechar=quote,
+                    compression="infer",
+                )
             )
         elif fmt == ".parquet":
             import pyarrow.dataset as pads
@@ -301,6 +322,7 @@ def iter_batches(
                 na_filter=False,
                 encoding=info["encoding"],
                 sep=info.get("sep", ","),
+                quotechar=info.get("quotechar", '"'),
                 compression="infer",
                 chunksize=batch_rows,
                 usecols=columns,

@@ -15,12 +15,14 @@ from riskscore.errors import ContractError
 from riskscore.io._files import DEFAULT_BATCH_ROWS, iter_batches, read_header, scan_folder
 from riskscore.io._normalize import (
     STRING_DTYPE,
+    code_precision_lost,
     normalize_codes,
     parse_datetimes,
     parse_integers,
     parse_numbers,
     to_text,
 )
+from riskscore.io.dictionaries import Dictionaries, default_dictionaries, usage_report
 
 REFERENCES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "mdtrt_d": (("fixmedins_code", "institutions", "fixmedins_code", "unknown_institution"),),
@@ -55,6 +57,10 @@ REASONS_DOC: dict[str, tuple[str, str]] = {
     "end_before_begin": ("结束早于开始", "end before begin"),
     "unknown_institution": ("机构编码不在名录库中", "fixmedins_code not in institutions"),
     "orphan_encounter": ("就诊ID不在就诊信息中", "mdtrt_id not in mdtrt_d"),
+    "code_precision_lost": (
+        "编码精度丢失（科学计数法或经 Excel 数值化，不做“修复”）",
+        "code lost digits (scientific notation or a number cell in Excel; never repaired)",
+    ),
 }
 """Reason codes (``<kind>`` or ``<kind>:<column>``) with Chinese and English meanings."""
 
@@ -114,8 +120,28 @@ def hash_keys(df: pd.DataFrame) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- headers
+_QUOTES = "'\"`"
+
+ROW_NUMBER_NAMES = frozenset(
+    {"rn", "rownum", "row_num", "row_number", "rnum", "rowno", "row_no", "序号", "行号", "#", ""}
+)
+"""Names of a leading row-number column (行号列) added by database exports; it is dropped."""
+
+ROW_NUMBER = "\x00row_number"
+"""Internal name a leading row-number column is mapped to (then dropped)."""
+
+
+def _strip_name(name: str) -> str:
+    return str(name).strip().strip("\ufeff").strip().strip(_QUOTES).strip()
+
+
 def _canon(name: str) -> str:
-    return str(name).strip().strip("\ufeff").strip().lower()
+    return _strip_name(name).lower()
+
+
+def _is_row_number(name: str) -> bool:
+    key = _canon(name)
+    return key in ROW_NUMBER_NAMES or key.startswith("unnamed: 0")
 
 
 def known_names(spec: TableSpec) -> frozenset[str]:
@@ -130,9 +156,12 @@ def header_map(spec: TableSpec, header: list[str], path: Path) -> dict[str, str]
     by_zh = {c.zh: c.name for c in spec.columns if zh_count[c.zh] == 1}
     mapping: dict[str, str] = {}
     seen: dict[str, str] = {}
-    for col in header:
+    for pos, col in enumerate(header):
         key = _canon(col)
-        target = names.get(key) or by_zh.get(str(col).strip().strip("\ufeff").strip()) or key
+        if pos == 0 and len(header) > 1 and _is_row_number(col) and key not in names:
+            mapping[col] = ROW_NUMBER
+            continue
+        target = names.get(key) or by_zh.get(_strip_name(col)) or key
         if target in seen:
             raise ContractError(
                 f"{path}: column '{target}' appears twice ('{seen[target]}' and '{col}'); "
@@ -159,6 +188,9 @@ class _State:
     spec: TableSpec
     seen_keys: KeySet = field(default_factory=KeySet)
     refs: dict[str, tuple[KeySet, str]] = field(default_factory=dict)  # column -> (keys, reason)
+    dicts: Dictionaries | None = None
+    used: Counter = field(default_factory=Counter)  # (column, raw, code) -> rows mapped
+    path: Path | None = None
 
 
 def empty_typed(spec: TableSpec, n: int = 0, index=None) -> dict[str, pd.Series]:
@@ -187,6 +219,7 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
     reason and source row columns) and the count of rows per reason code.
     """
     spec = state.spec
+    dicts = state.dicts or default_dictionaries()
     idx = raw.index
     typed: dict[str, pd.Series] = {}
     problems: dict[str, pd.Series] = {}
@@ -203,15 +236,24 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
         s = raw[c.name]
         bad = None
         if c.dtype == "code":
+            lost = code_precision_lost(s)
+            if lost.any():
+                _refuse_lost_key(spec, c, lost, s, state)
+                flag(f"code_precision_lost:{c.name}", lost)
             v = normalize_codes(s, c.zfill)
+            v = dicts.apply(spec.name, c.name, v, state.used)
             if c.allowed:
                 flag(f"not_allowed:{c.name}", v.notna() & ~v.isin(c.allowed))
+            else:
+                flag(f"not_allowed:{c.name}", dicts.unmapped_labels(spec.name, c.name, v))
         elif c.dtype == "str":
             v = to_text(s)
         elif c.dtype == "float":
             v, bad = parse_numbers(s)
             flag(f"not_numeric:{c.name}", bad)
         elif c.dtype == "int":
+            if dicts.for_column(spec.name, c.name) is not None:
+                s = dicts.apply(spec.name, c.name, to_text(s), state.used)
             v, bad = parse_integers(s)
             flag(f"not_numeric:{c.name}", bad)
             if c.allowed:
@@ -284,6 +326,35 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
     quarantine[reason_column(spec)] = reason_text[any_bad].astype(STRING_DTYPE)
     accepted = data[~any_bad].reset_index(drop=True)
     return accepted, quarantine.reset_index(drop=True), counts
+
+
+KEY_PRECISION_SHARE = 0.5
+"""A key column (table key, ``*_id``, ``psn_no``, ``fixmedins_code``) in which more than this
+share of the non-empty cells of a batch lost precision is refused as a whole."""
+
+
+def _is_key_column(spec: TableSpec, col) -> bool:
+    return (
+        col.name in spec.key
+        or col.name.endswith("_id")
+        or col.name in ("psn_no", "fixmedins_code", "bkkp_sn")
+    )
+
+
+def _refuse_lost_key(spec: TableSpec, col, lost: pd.Series, s: pd.Series, state: _State) -> None:
+    if not _is_key_column(spec, col):
+        return
+    present = int(to_text(s).notna().sum())
+    n = int(lost.sum())
+    if present and n > KEY_PRECISION_SHARE * present:
+        where = state.path.name if state.path is not None else spec.name
+        example = str(s[lost].iloc[0]).strip()
+        raise ContractError(
+            f"{where}: column '{col.name}' ({col.zh}) lost precision in {n} of {present} rows "
+            f"(e.g. '{example}': an id saved from Excel as a number); expected ids as text — "
+            "re-export the file from the platform as CSV, or format the column as Text "
+            "(文本) in Excel before saving"
+        )
 
 
 def reason_column(spec: TableSpec) -> str:
@@ -370,6 +441,8 @@ class TableResult:
     extra_columns: list[str]
     skipped_checks: list[str]
     info: dict
+    ignored_columns: list[str] = field(default_factory=list)
+    mapped: dict = field(default_factory=dict)
     _data: pd.DataFrame | None = None
     _data_path: Path | None = None
 
@@ -408,6 +481,7 @@ def load_one(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     keep: str | Path | None = "memory",
     quarantine_csv: Path | None = None,
+    dictionaries: Dictionaries | None = None,
 ) -> TableResult:
     """Read, normalise and check one table file batch by batch.
 
@@ -417,9 +491,19 @@ def load_one(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from riskscore.layouts import PLATFORM_FIELDS
+
     header, info = read_header(path, known_names(spec))
     mapping = header_map(spec, header, path)
-    state = _State(spec=spec, refs=refs)
+    platform = set(PLATFORM_FIELDS.get(spec.name, ()))
+    ignored = [
+        c
+        for c in header
+        if mapping[c] == ROW_NUMBER
+        or (mapping[c] not in spec.column_names and mapping[c] in platform)
+    ]
+    read_cols = [c for c in header if c not in ignored] if ignored else None
+    state = _State(spec=spec, refs=refs, dicts=dictionaries, path=path)
     parts: list[pd.DataFrame] = []
     qparts: list[pd.DataFrame] = []
     counts: Counter = Counter()
@@ -431,7 +515,7 @@ def load_one(
         out_path = Path(keep) / f"{spec.name}.parquet"
         out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        for raw in iter_batches(path, info, batch_rows):
+        for raw in iter_batches(path, info, batch_rows, columns=read_cols):
             raw = raw.rename(columns=mapping)
             ok, bad, c = check_batch(raw, state)
             read += len(raw)
@@ -463,6 +547,8 @@ def load_one(
         if out_path is not None and writer is None:  # no rows at all: an empty typed file
             empty = pd.DataFrame(empty_typed(spec))
             for col in header:
+                if col in ignored:
+                    continue
                 if mapping[col] not in empty.columns:
                     empty[mapping[col]] = pd.Series(dtype=STRING_DTYPE)
             _write_parquet(empty, spec, out_path)
@@ -472,7 +558,7 @@ def load_one(
     if read != accepted + quarantined:  # pragma: no cover - an internal invariant
         raise AssertionError(f"{path}: {read} rows read but {accepted}+{quarantined} accounted")
     present = set(mapping.values())
-    extra = [mapping[c] for c in header if mapping[c] not in spec.column_names]
+    extra = [mapping[c] for c in header if mapping[c] not in spec.column_names and c not in ignored]
     if keep == "memory":
         data = pd.concat(parts, ignore_index=True) if parts else None
         if data is None:
@@ -487,7 +573,11 @@ def load_one(
         reserved = {SOURCE_ROW_COLUMN, reason_column(spec)}
         cols = (
             [SOURCE_ROW_COLUMN]
-            + [f"file_{mapping[c]}" if mapping[c] in reserved else mapping[c] for c in header]
+            + [
+                f"file_{mapping[c]}" if mapping[c] in reserved else mapping[c]
+                for c in header
+                if c not in ignored
+            ]
             + [reason_column(spec)]
         )
         quarantine = pd.DataFrame({c: pd.Series(dtype=STRING_DTYPE) for c in cols})
@@ -510,6 +600,8 @@ def load_one(
         extra_columns=extra,
         skipped_checks=list(skipped),
         info={k: v for k, v in info.items() if k != "known"},
+        ignored_columns=[mapping[c] if mapping[c] != ROW_NUMBER else str(c) for c in ignored],
+        mapped=usage_report(state.used),
         _data=data,
         _data_path=out_path,
     )
@@ -551,6 +643,7 @@ class Dataset:
     tables: dict[str, TableResult]
     missing_optional: list[str]
     extra_files: list[str]
+    dictionaries: Dictionaries | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name].data
@@ -574,14 +667,19 @@ class Dataset:
                 entry["missing_columns"] = t.missing_columns
             if t.extra_columns:
                 entry["extra_columns"] = t.extra_columns
+            if t.ignored_columns:
+                entry["ignored_columns"] = t.ignored_columns
             if t.skipped_checks:
                 entry["skipped_checks"] = t.skipped_checks
             files[name] = entry
+        dicts = self.dictionaries or default_dictionaries()
+        applied = {name: t.mapped for name, t in self.tables.items() if t.mapped}
         return {
             "tables": {name: t.counts() for name, t in self.tables.items()},
             "missing_optional": list(self.missing_optional),
             "extra_files": list(self.extra_files),
             "files": files,
+            "dictionaries": {**dicts.describe(), "applied": applied},
         }
 
     def write_clean_parquet(self, out_dir: str | Path) -> dict[str, Path]:
@@ -665,9 +763,17 @@ def load_folder_impl(
     out_dir=None,
     quarantine_dir=None,
     batch_rows=DEFAULT_BATCH_ROWS,
+    dictionaries=None,
 ) -> Dataset:
+    from riskscore.io.dictionaries import load_dictionaries
+
     data_dir = Path(data_dir)
     found, extra = scan_folder(data_dir, list(TABLES))
+    dicts = (
+        dictionaries
+        if isinstance(dictionaries, Dictionaries)
+        else load_dictionaries(dictionaries, data_dir if data_dir.is_dir() else None)
+    )
     missing_required = [t for t in TABLES.values() if t.required and t.name not in found]
     if missing_required:
         what = ", ".join(f"'{t.name}' ({t.zh})" for t in missing_required)
@@ -699,6 +805,7 @@ def load_folder_impl(
                 batch_rows=batch_rows,
                 keep=keep,
                 quarantine_csv=qcsv,
+                dictionaries=dicts,
             )
         except ContractError as exc:
             if str(exc) not in errors:
@@ -707,5 +814,9 @@ def load_folder_impl(
         raise ContractError("; ".join(errors) if len(errors) > 1 else errors[0])
     ordered = {n: results[n] for n in TABLES if n in results}
     return Dataset(
-        root=data_dir, tables=ordered, missing_optional=missing_optional, extra_files=extra
+        root=data_dir,
+        tables=ordered,
+        missing_optional=missing_optional,
+        extra_files=extra,
+        dictionaries=dicts,
     )

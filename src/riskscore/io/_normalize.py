@@ -150,6 +150,53 @@ def normalize_codes(s: pd.Series, zfill: int | None = None) -> pd.Series:
     return t
 
 
+_SCI_PARTS = r"^[+-]?\d(?:\.(\d*))?[eE]\+(\d+)$"
+
+EXCEL_DIGITS = 15
+"""Significant digits a spreadsheet keeps in a number cell; a typed number of 16 or more digits
+in a code column has lost its last digits."""
+
+
+def code_precision_lost(s: pd.Series) -> pd.Series:
+    """Cells of a code column that lost digits on the way through a spreadsheet (精度丢失).
+
+    Scientific notation with fewer mantissa digits than the number has ("3.401E+15": ten
+    different ids all read as 3401000000000000), or a typed number of more than
+    :data:`EXCEL_DIGITS` digits (an id cell that was a number in Excel). Such a cell is never
+    "repaired": the row is quarantined with reason ``code_precision_lost:<column>``.
+    "1.102000040000E+12" (every digit written) is exact and not flagged.
+    """
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.astype("float64")
+        return (v.abs() >= 10.0**EXCEL_DIGITS).fillna(False).astype(bool)
+    if s.dtype == object:
+        # openpyxl returns number cells as float or int: either way Excel kept 15 digits
+        is_float = s.map(type).isin([float, int])
+        lost = pd.Series(False, index=s.index)
+        if is_float.any():
+            v = s[is_float].astype("float64")
+            lost[is_float] = (v.abs() >= 10.0**EXCEL_DIGITS).fillna(False).to_numpy()
+        rest = ~is_float & s.notna()
+        if rest.any():
+            lost[rest] = _sci_lost(s[rest].astype(str))
+        return lost
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return pd.Series(False, index=s.index)
+    t = s.astype("string")
+    return _sci_lost(t).reindex(s.index, fill_value=False)
+
+
+def _sci_lost(t: pd.Series) -> pd.Series:
+    t = t.astype("string").str.strip()
+    if not t.str.contains("[eE]", regex=True).fillna(False).any():
+        return pd.Series(False, index=t.index)
+    parts = t.str.extract(_SCI_PARTS)
+    sci = parts[1].notna()
+    frac = parts[0].fillna("").str.len()
+    exp = pd.to_numeric(parts[1], errors="coerce").fillna(0)
+    return (sci & (frac < exp)).fillna(False).astype(bool)
+
+
 def _sci_to_digits(x: str) -> str:
     """ "1.102000040000E+12" → "1102000040000" when exact; unchanged otherwise."""
     try:
