@@ -10,7 +10,7 @@ from pathlib import Path
 from riskscore.contract import TABLES
 from riskscore.errors import ContractError
 
-MAX_REGISTRY_QUARANTINE = 0.2
+MAX_REGISTRY_QUARANTINE = 0.5
 """Default largest share of quarantined rows in ``institutions`` for a usable folder: above it
 the registry's codes are not understood (e.g. labels no dictionary maps) and every later step
 would run on a fraction of the institutions."""
