@@ -14,7 +14,15 @@ from sklearn.metrics import roc_auc_score
 
 from riskscore.contract import FAMILIES
 from riskscore.errors import PolicyError, RiskscoreError
-from riskscore.scoring import DEFAULT_TIERS, RiskScorer, family_auc, validate_tiers
+from riskscore.scoring import (
+    DEFAULT_TIERS,
+    RiskScorer,
+    assign_tiers,
+    family_auc,
+    score_information,
+    tier_counts,
+    validate_tiers,
+)
 
 # peer groups: (medins_type, hosp_lv, count, size scale); honest background differs by group
 GROUPS = [
@@ -161,7 +169,14 @@ def test_one_row_per_institution_and_columns(fitted, province):
     # not applicable → 0: pharmacies have no hospital families
     ph = out[out["medins_type"] == "pharmacy"]
     assert (ph["split_hospitalization"] == 0).all() and (ph["zero_markup"] == 0).all()
-    assert np.allclose(out["expected_loss"], out["risk_score"] * out["fund_paid"])
+    # money at risk: P(violation) × fund paid × expected improper share (defaults 0.1, 0.1)
+    p = 0.1 + 0.9 * (1 - np.exp(-out["risk_log_excess"]))
+    assert np.allclose(out["p_violation"], p)
+    assert np.allclose(out["expected_loss"], p * out["fund_paid"] * 0.1)
+    claims = out["fund_paid"] > 0
+    assert (out.loc[claims, "expected_loss"] > 0).all()
+    # risk_score = L / (1 + L) on the open composite scale
+    assert np.allclose(out["risk_score"], out["risk_log_excess"] / (1 + out["risk_log_excess"]))
 
 
 def test_family_and_composite_auc_on_known_labels(province):
@@ -288,9 +303,12 @@ def test_tiers_follow_quantiles_and_credit(province):
     inst, values, _, _ = province
     est = RiskScorer().fit(values, inst)
     out = est.score(values, inst)
-    share = out["tier"].value_counts(normalize=True)
-    assert share["A"] == pytest.approx(0.50, abs=0.02)
-    assert share["D"] == pytest.approx(0.05, abs=0.02)
+    n = len(out)
+    counts = out["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    # tiers by rank: each count within one of the policy share (50/30/15/5 %)
+    for t, share in zip("ABCD", (0.50, 0.30, 0.15, 0.05), strict=True):
+        assert abs(counts[t] - share * n) < 1
+    assert list(counts) == tier_counts(n, DEFAULT_TIERS["score_quantiles"])
     assert (out["tier"] == out["tier_score"]).all()  # no credit table
     order = {t: i for i, t in enumerate("ABCD")}
     ranks = out["tier"].map(order)
@@ -304,14 +322,34 @@ def test_tiers_follow_quantiles_and_credit(province):
     )
     out_c = est.score(values, inst, credit=credit).set_index("fixmedins_code")
     base = out.set_index("fixmedins_code")
+    # the credit rating moves institutions between tiers, the counts still follow the policy
+    counts_c = out_c["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    assert list(counts_c) == list(counts)
     for code, latest in zip(out["fixmedins_code"][:4], ["A", "A", "D", "D"], strict=True):
         assert out_c.loc[code, "credit_rating"] == latest
-        expect = min(
-            3, max(0, order[base.loc[code, "tier"]] + DEFAULT_TIERS["credit_adjust"][latest])
-        )
-        assert out_c.loc[code, "tier"] == "ABCD"[expect]
+        shift = DEFAULT_TIERS["credit_adjust"][latest]
+        moved = order[out_c.loc[code, "tier"]] - order[base.loc[code, "tier"]]
+        assert np.sign(moved) in (0, np.sign(shift))
+        if 0 < order[base.loc[code, "tier"]] + shift < 3:  # room to move: it moves
+            assert moved == shift
     custom = RiskScorer(tiers={"score_quantiles": {"B": 0.2, "C": 0.4, "D": 0.6}}).fit(values, inst)
-    assert (custom.score(values, inst)["tier"] == "D").mean() == pytest.approx(0.4, abs=0.02)
+    assert (custom.score(values, inst)["tier"] == "D").sum() == round(0.4 * n)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 7, 10, 19, 20, 33, 100, 301, 2092])
+def test_tier_counts_follow_policy_shares(n):
+    q = DEFAULT_TIERS["score_quantiles"]
+    c = tier_counts(n, q)
+    assert sum(c) == n
+    shares = (0.50, 0.30, 0.15, 0.05)
+    if n >= 4:
+        assert min(c) >= 1  # no empty tier by accident
+    if n >= 20:  # enough institutions for the smallest share (5 %) to be one
+        assert all(abs(k - s * n) < 1 for k, s in zip(c, shares, strict=True))
+    # ties: identical scores are cut deterministically (larger fund, then code, higher)
+    tiers = assign_tiers(np.zeros(n), q, np.arange(n, dtype=float), [f"c{i:04d}" for i in range(n)])
+    assert list(np.bincount(tiers, minlength=4)) == c
+    assert (np.diff(tiers) >= 0).all()
 
 
 @pytest.mark.parametrize(
@@ -399,8 +437,13 @@ def test_no_indicator_values_scores_zero(province):
     empty = values.iloc[:0]
     out = RiskScorer().fit(empty, inst).score(empty, inst, exposure)
     assert len(out) == len(inst)
-    assert (out["risk_score"] == 0).all() and (out["tier"] == "A").all()
+    assert (out["risk_score"] == 0).all()
     assert (out["top_reasons_zh"] == "").all()
+    # tiers still follow the policy (cut by fund paid, then code); the scores carry no
+    # information, which score_information reports for the warning
+    counts = out["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    assert list(counts) == tier_counts(len(out), DEFAULT_TIERS["score_quantiles"])
+    assert score_information(out)["low_information"]
 
 
 def test_unseen_peer_group_falls_back(province):

@@ -323,6 +323,9 @@ class RiskScorer(BaseEstimator):
         n_estimators: int = 200,
         random_state: int = 0,
         names: Mapping | None = None,
+        profile_weight: float = 0.1,
+        violation_prior: float = 0.1,
+        improper_share: float = 0.1,
     ):
         self.by_region = by_region
         self.min_peers = min_peers
@@ -339,6 +342,9 @@ class RiskScorer(BaseEstimator):
         self.n_estimators = n_estimators
         self.random_state = random_state
         self.names = names
+        self.profile_weight = profile_weight
+        self.violation_prior = violation_prior
+        self.improper_share = improper_share
 
     # ------------------------------------------------------------------ helpers
     def _levels(self) -> list[tuple[str, ...]]:
@@ -355,6 +361,14 @@ class RiskScorer(BaseEstimator):
         if not (0 < self.credibility < 1):
             raise RiskscoreError(
                 f"RiskScorer: credibility must be in (0, 1), got {self.credibility}"
+            )
+        for nm in ("violation_prior", "improper_share"):
+            v = float(getattr(self, nm))
+            if not (0 < v < 1):
+                raise RiskscoreError(f"RiskScorer: {nm} must be in (0, 1), got {v}")
+        if not (0 <= float(self.profile_weight) < 1):
+            raise RiskscoreError(
+                f"RiskScorer: profile_weight must be in [0, 1), got {self.profile_weight}"
             )
         if int(self.min_peers) < 1:
             raise RiskscoreError(f"RiskScorer: min_peers must be >= 1, got {self.min_peers}")
@@ -503,7 +517,9 @@ class RiskScorer(BaseEstimator):
                 n_estimators=int(self.n_estimators),
                 random_state=int(self.random_state),
             ).fit(feats.to_numpy())
-        log_excess = self._log_excess(self._family_excess(detail, inst))
+        log_excess = self._log_excess(
+            self._family_excess(detail, inst), self._family_profile(detail, inst)
+        )
         self.reference_scores_ = np.sort(log_excess)
         qs = self.tiers_["score_quantiles"]
         self.tier_cutoffs_ = {
@@ -623,24 +639,60 @@ class RiskScorer(BaseEstimator):
         fam = detail.groupby(["fixmedins_code", "family"])["excess"].max().unstack("family")
         return fam.reindex(index=inst["fixmedins_code"], columns=list(FAMILIES)).fillna(0.0)
 
-    @staticmethod
-    def _family_scores(excess: pd.DataFrame) -> pd.DataFrame:
-        return -np.expm1(-excess)
+    def _family_profile(self, detail: pd.DataFrame, inst: pd.DataFrame) -> pd.DataFrame:
+        """``sigmoid(max log_ratio)`` per family (NaN where no indicator of it applies).
 
-    def _log_excess(self, excess: pd.DataFrame) -> np.ndarray:
-        """``−log(1 − risk_score)``: the composite on an unbounded scale (no saturation)."""
-        w = np.ones(excess.shape[1])
+        Indicators switched off by ``indicator_weights`` (weight 0) count as 0.
+        """
+        d = detail
+        if self.indicator_weights:
+            off = [k for k, v in self.indicator_weights.items() if float(v) == 0.0]
+            d = d.assign(log_ratio=d["log_ratio"].where(~d["indicator_id"].isin(off), -np.inf))
+        lr = d.groupby(["fixmedins_code", "family"])["log_ratio"].max().unstack("family")
+        lr = lr.reindex(index=inst["fixmedins_code"], columns=list(FAMILIES))
+        return special.expit(lr)
+
+    def _family_evidence(self, excess: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
+        """Family evidence ``E_f = excess_f + profile_weight × profile_f`` (0 if not applicable)."""
+        return excess + float(self.profile_weight) * profile.fillna(0.0)
+
+    @staticmethod
+    def _family_scores(evidence: pd.DataFrame) -> pd.DataFrame:
+        return -np.expm1(-evidence)
+
+    def _family_w(self, columns) -> np.ndarray:
+        w = np.ones(len(columns))
         if self.family_weights:
             for f, wf in self.family_weights.items():
-                w[list(excess.columns).index(f)] = float(wf)
+                w[list(columns).index(f)] = float(wf)
+        return w
+
+    def _log_excess(self, excess: pd.DataFrame, profile: pd.DataFrame | None = None) -> np.ndarray:
+        """Composite evidence ``L`` (``risk_log_excess``): open scale, no saturation.
+
+        ``L = Σ_f excess_f (noisy-OR of the weighted family excess shares) + profile_weight ×
+        (weighted mean over applicable families of sigmoid(max log_ratio))``.
+        """
+        w = self._family_w(excess.columns)
         e = excess.to_numpy()
         with np.errstate(divide="ignore"):
             weighted = -np.log1p(w[None, :] * np.expm1(-e))
         terms = np.where(w[None, :] == 1.0, e, weighted)
-        return terms.sum(axis=1)
+        total = terms.sum(axis=1)
+        if profile is not None and float(self.profile_weight) > 0:
+            pr = profile.to_numpy(float)
+            ok = ~np.isnan(pr)
+            ww = np.where(ok, w[None, :], 0.0)
+            den = ww.sum(axis=1)
+            num = (ww * np.nan_to_num(pr)).sum(axis=1)
+            mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+            total = total + float(self.profile_weight) * mean
+        return total
 
-    def _composite(self, log_excess: np.ndarray) -> np.ndarray:
-        return -np.expm1(-log_excess)
+    @staticmethod
+    def _composite(log_excess: np.ndarray) -> np.ndarray:
+        """``risk_score = L / (1 + L)`` in [0, 1): 0.5 at L = 1, 0.9 at L = 9."""
+        return log_excess / (1.0 + log_excess)
 
     def score_details(
         self,
@@ -668,8 +720,9 @@ class RiskScorer(BaseEstimator):
         long = self._long(values, inst)
         detail = self._indicator_detail(long)
         excess = self._family_excess(detail, inst)
-        fam = self._family_scores(excess)
-        log_excess = self._log_excess(excess)
+        profile = self._family_profile(detail, inst)
+        fam = self._family_scores(self._family_evidence(excess, profile))
+        log_excess = self._log_excess(excess, profile)
         risk = self._composite(log_excess)
 
         out = inst[["fixmedins_code", *PEER_COLUMNS]].copy()
@@ -684,11 +737,18 @@ class RiskScorer(BaseEstimator):
             if len(ref)
             else np.nan
         )
-        # tiers
-        cut = self.tier_cutoffs_
-        base = np.zeros(len(out), dtype=int)
-        for i, t in enumerate(("B", "C", "D"), start=1):
-            base = np.where(log_excess > cut[t] + 1e-12, i, base)
+        # exposure
+        fund = pd.Series(0.0, index=out.index)
+        if exposure is not None and len(exposure):
+            _require_columns(exposure, ["fixmedins_code", "fund_paid"], "exposure")
+            ex = exposure.copy()
+            ex["fixmedins_code"] = ex["fixmedins_code"].astype(str)
+            ex = ex.groupby("fixmedins_code")["fund_paid"].sum()
+            fund = out["fixmedins_code"].map(ex).astype(float).fillna(0.0)
+        out["fund_paid"] = fund.to_numpy(float)
+        # tiers by rank of the composite (ties: larger fund paid, then code, ranks higher)
+        codes = out["fixmedins_code"].to_numpy()
+        base = assign_tiers(log_excess, self.tiers_["score_quantiles"], out["fund_paid"], codes)
         out["tier_score"] = [TIER_LABELS[i] for i in base]
         rating = pd.Series(pd.NA, index=out.index, dtype="object")
         if credit is not None and len(credit):
@@ -706,19 +766,28 @@ class RiskScorer(BaseEstimator):
             rating = out["fixmedins_code"].map(latest)
         adj = self.tiers_["credit_adjust"]
         shift = rating.map(lambda r: adj.get(r, 0) if isinstance(r, str) else 0).astype(int)
-        final = np.clip(base + shift.to_numpy(), 0, 3)
+        if (shift != 0).any():
+            # the credit rating moves the institution: order by the shifted tier, those moved
+            # up at the top of their new tier and those moved down at its bottom, then by the
+            # score, and cut again, so the tier counts still follow the policy
+            sh = shift.to_numpy()
+            shifted = np.clip(base + sh, 0, 3)
+            final = assign_tiers(
+                log_excess,
+                self.tiers_["score_quantiles"],
+                out["fund_paid"],
+                codes,
+                first_key=shifted,
+                second_key=np.sign(shifted - base),
+            )
+        else:
+            final = base
         out["credit_rating"] = rating.fillna("").astype(str)
         out["tier"] = [TIER_LABELS[i] for i in final]
-        # exposure and expected loss
-        fund = pd.Series(0.0, index=out.index)
-        if exposure is not None and len(exposure):
-            _require_columns(exposure, ["fixmedins_code", "fund_paid"], "exposure")
-            ex = exposure.copy()
-            ex["fixmedins_code"] = ex["fixmedins_code"].astype(str)
-            ex = ex.groupby("fixmedins_code")["fund_paid"].sum()
-            fund = out["fixmedins_code"].map(ex).astype(float).fillna(0.0)
-        out["fund_paid"] = fund.to_numpy(float)
-        out["expected_loss"] = out["risk_score"] * out["fund_paid"]
+        # money at risk: P(violation) × fund paid × expected improper share
+        pi0 = float(self.violation_prior)
+        out["p_violation"] = pi0 + (1.0 - pi0) * -np.expm1(-log_excess)
+        out["expected_loss"] = out["p_violation"] * out["fund_paid"] * float(self.improper_share)
         for f in FAMILIES:
             out[f] = fam[f].to_numpy()
         # second opinion
@@ -770,6 +839,7 @@ class RiskScorer(BaseEstimator):
                 "tier_score",
                 "credit_rating",
                 "fund_paid",
+                "p_violation",
                 *PEER_COLUMNS,
             ]
             + (["region"] if "region" in out.columns else [])
@@ -816,7 +886,10 @@ class RiskScorer(BaseEstimator):
         self._check_fitted()
         inst = self._institutions(institutions)
         detail = self._indicator_detail(self._long(values, inst))
-        return self._family_scores(self._family_excess(detail, inst))
+        ev = self._family_evidence(
+            self._family_excess(detail, inst), self._family_profile(detail, inst)
+        )
+        return self._family_scores(ev)
 
     # ------------------------------------------------------------------ reasons
     def _name(self, ind_id: str) -> IndicatorName:
@@ -854,6 +927,117 @@ class RiskScorer(BaseEstimator):
         zh = ["；".join(zh_map.get(c, [])) for c in codes]
         en = ["; ".join(en_map.get(c, [])) for c in codes]
         return zh, en
+
+
+def tier_counts(n: int, score_quantiles: Mapping) -> list[int]:
+    """Number of institutions per tier A–D for ``n`` institutions (各等级机构数).
+
+    The policy's shares (A: ``B``, B: ``C − B``, C: ``D − C``, D: ``1 − D`` of
+    ``score_quantiles``) are apportioned by largest remainder (ties to the higher tier), so
+    every count is within one of ``share × n``. With at least four institutions no tier is
+    left empty: an empty tier takes one institution from the most over-allocated tier.
+    """
+    q = [float(score_quantiles[t]) for t in ("B", "C", "D")]
+    shares = np.array([q[0], q[1] - q[0], q[2] - q[1], 1.0 - q[2]])
+    quota = shares * n
+    counts = np.floor(quota + 1e-9).astype(int)
+    rest = n - int(counts.sum())
+    order = sorted(range(4), key=lambda i: (-(quota[i] - counts[i]), -i))
+    for i in order[:rest]:
+        counts[i] += 1
+    if n >= 4:
+        for i in range(4):
+            if counts[i] == 0:
+                donor = max(
+                    (j for j in range(4) if counts[j] >= 2),
+                    key=lambda j: (counts[j] - quota[j], counts[j]),
+                )
+                counts[donor] -= 1
+                counts[i] += 1
+    return [int(c) for c in counts]
+
+
+def assign_tiers(
+    score: np.ndarray,
+    score_quantiles: Mapping,
+    fund_paid=None,
+    codes=None,
+    first_key: np.ndarray | None = None,
+    second_key: np.ndarray | None = None,
+) -> np.ndarray:
+    """Tier index 0–3 (A–D) by rank of ``score`` (按排名分级).
+
+    Institutions are ordered by ``first_key`` (when given, e.g. the credit-shifted tier),
+    then ``second_key`` (e.g. the direction of the credit shift), then ``score``, then ``fund_paid``, then code (a deterministic tie-break: equal scores
+    put the larger fund exposure, then the larger code, higher), and cut into the counts of
+    :func:`tier_counts`.
+    """
+    score = np.asarray(score, float)
+    n = len(score)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    fund = np.zeros(n) if fund_paid is None else np.asarray(fund_paid, float)
+    codes = np.arange(n).astype(str) if codes is None else np.asarray(codes).astype(str)
+    keys = [codes, fund, score]
+    keys += [np.asarray(k) for k in (second_key, first_key) if k is not None]
+    order = np.lexsort(keys)
+    counts = tier_counts(n, score_quantiles)
+    tier = np.empty(n, dtype=int)
+    tier[order] = np.repeat(np.arange(4), counts)
+    return tier
+
+
+def score_information(scores: pd.DataFrame, band: float = 0.02, share: float = 0.8) -> dict:
+    """How much the scores tell apart (评分信息量), for the low-information warning.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        ``scores.csv`` (needs ``risk_score``; ``top_reasons_en`` optional).
+    band : float
+        Half-width of the band around the median ``risk_score``.
+    share : float
+        The warning is raised when at least this share of the scored institutions lie in the
+        band, or have no indicator credibly above the peers' norm.
+
+    Returns
+    -------
+    dict
+        ``n_scored`` (institutions with a score > 0), ``share_in_band``, ``band``,
+        ``share_without_excess`` (no indicator credibly above the peers' norm: empty
+        ``top_reasons_en``; None without that column),
+        ``iqr`` of ``risk_score``, ``ties`` (share of scored institutions sharing their score
+        with another), ``low_information`` (bool).
+    """
+    rs = pd.to_numeric(scores["risk_score"], errors="coerce").fillna(0.0)
+    scored = rs[rs > 0]
+    n = int(len(scored))
+    if n == 0:
+        return {
+            "n_scored": 0,
+            "band": band,
+            "share_in_band": 1.0,
+            "share_without_excess": 1.0,
+            "iqr": 0.0,
+            "ties": 0.0,
+            "low_information": True,
+        }
+    med = float(scored.median())
+    in_band = float(((scored - med).abs() <= band).mean())
+    no_ex = None
+    if "top_reasons_en" in scores.columns:  # reasons name only indicators with excess > 0
+        no_ex = float((scores.loc[scored.index, "top_reasons_en"].fillna("") == "").mean())
+    q75, q25 = np.quantile(scored, [0.75, 0.25])
+    info = {
+        "n_scored": n,
+        "band": band,
+        "share_in_band": in_band,
+        "share_without_excess": no_ex,
+        "iqr": float(q75 - q25),
+        "ties": float(scored.duplicated(keep=False).mean()),
+    }
+    info["low_information"] = bool(in_band >= share or (no_ex is not None and no_ex >= share))
+    return info
 
 
 def format_rate(value: float, kind: str = "proportion") -> str:

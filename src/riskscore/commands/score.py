@@ -188,7 +188,10 @@ def _summary(lang, scores, res, skipped_extra, warn_lines, out, seed, ref_dir, n
     lines.append("风险最高的 5 家机构：" if zh else "Five highest-risk institutions:")
     for r in top.itertuples(index=False):
         reason = r.top_reasons_zh if zh else r.top_reasons_en
-        lines.append(f"  {r.fixmedins_code}  {r.tier}  {r.risk_score:.3f}  {reason}")
+        lines.append(
+            f"  {r.fixmedins_code}  {r.tier}  {r.risk_score:.4f} (L={r.risk_log_excess:.3f})  "
+            f"{reason}"
+        )
     files = ", ".join(str(out / f) for f in ("scores.csv", "evidence.csv", "indicators.csv"))
     lines.append(("输出：" if zh else "Wrote: ") + files)
     return "\n".join(lines) + "\n"
@@ -225,6 +228,11 @@ def run(args: argparse.Namespace) -> int:
     for w in caught:
         if issubclass(w.category, UserWarning):
             warn_lines.append(str(w.message))
+    from riskscore.scoring import score_information
+
+    info = score_information(scores)
+    if info["low_information"]:
+        warn_lines.append(_low_information_text(info, args.lang))
 
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -244,6 +252,13 @@ def run(args: argparse.Namespace) -> int:
         "policy_sha256": policy_sha,
         "scorer_params": {k: v for k, v in scorer.get_params().items() if k != "names"},
         "tier_cutoffs_log_excess": scorer.tier_cutoffs_,
+        "tier_method": "rank of risk_log_excess in this period; counts by the policy shares "
+        "(largest remainder, no empty tier with >= 4 institutions); ties: larger fund_paid, "
+        "then larger code, higher",
+        "tier_min_log_excess": {
+            t: float(g.min()) for t, g in scores.groupby("tier_score")["risk_log_excess"]
+        },
+        "information": info,
         "indicators_computed": sorted(set(res.values["indicator_id"])),
         "indicators_skipped": [{"indicator_id": i, "reason": r} for i, r in sorted(res.skipped)],
         "families": list(FAMILIES),
@@ -273,6 +288,22 @@ def run(args: argparse.Namespace) -> int:
         _summary(args.lang, scores, res, notes, warn_lines, out, args.seed, args.reference, names)
     )
     return 0
+
+
+def _low_information_text(info: dict, lang: str) -> str:
+    no_ex = info.get("share_without_excess")
+    if lang == "zh":
+        msg = f"评分信息量低：{info['share_in_band']:.0%} 的机构风险分落在中位数 ±{info['band']:g} 以内"
+        if no_ex is not None:
+            msg += f"，{no_ex:.0%} 的机构没有任何指标可信地高于同类机构常态"
+        return msg + "；等级主要由微小差异决定，差异化抽查的依据较弱。"
+    msg = (
+        f"low-information scores: {info['share_in_band']:.0%} of institutions lie within "
+        f"±{info['band']:g} of the median risk_score"
+    )
+    if no_ex is not None:
+        msg += f", {no_ex:.0%} have no indicator credibly above their peers' norm"
+    return msg + "; tiers rest on small differences, the risk-differentiated draw has a weak basis."
 
 
 def _json_default(o):

@@ -368,12 +368,16 @@ def _exposure(ctx: Context) -> pd.DataFrame:
                 n_fee_lines=_.count(), fee_total=_.det_item_fee_sumamt.sum().cast("float64")
             )
         )
+    acct = ctx.has("setl_d", "fixmedins_code", "fund_pay_sumamt", "acct_pay")
     if ctx.has("setl_d", "fixmedins_code", "fund_pay_sumamt"):
         s = ctx.t["setl_d"]
+        # medical-insurance fund money = pooled fund (统筹) + personal account (个人账户):
+        # pharmacies are paid mostly from personal accounts
+        paid = s.fund_pay_sumamt.fill_null(0) + (s.acct_pay.fill_null(0) if acct else 0)
         parts.append(
-            s.group_by("fixmedins_code").aggregate(
-                fund_total=_.fund_pay_sumamt.sum().cast("float64")
-            )
+            s.mutate(paid=paid)
+            .group_by("fixmedins_code")
+            .aggregate(fund_total=_.paid.sum().cast("float64"))
         )
     frames = [p.execute() for p in parts]
     out = frames[0]
@@ -386,7 +390,9 @@ def _exposure(ctx: Context) -> pd.DataFrame:
         out[c] = out[c].fillna(0).astype("int64") if c in out else 0
     if "fund_total" in out:
         out["fund_paid"] = out["fund_total"].astype("float64")
-        out["fund_paid_source"] = "setl_d.fund_pay_sumamt"
+        out["fund_paid_source"] = (
+            "setl_d.fund_pay_sumamt+acct_pay" if acct else "setl_d.fund_pay_sumamt"
+        )
     elif "fee_total" in out:
         out["fund_paid"] = out["fee_total"].astype("float64")
         out["fund_paid_source"] = "fee_list_d.det_item_fee_sumamt"
