@@ -189,3 +189,14 @@ def test_completion_record(tmp_path):
     (tmp_path / "meta.json").unlink()
     with pytest.raises(RiskscoreError, match="meta.json: missing"):
         check_completion(tmp_path, "meta.json", ["a.csv"], "t", "t")
+
+
+def test_read_only_parent_is_one_line(tmp_path, monkeypatch):
+    """Root ignores permission bits, so the check itself is exercised with os.access mocked."""
+    import riskscore.outputs as outputs
+
+    monkeypatch.setattr(outputs.os, "access", lambda p, mode: Path(p) != tmp_path)
+    with pytest.raises(RiskscoreError, match="not writable"):
+        check_out_dir(tmp_path / "new")
+    with pytest.raises(RiskscoreError, match="not writable"):
+        check_out_dir(tmp_path)

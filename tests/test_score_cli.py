@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -315,3 +316,109 @@ def test_spark_scores_equal_duckdb(small_province, tmp_path):
     assert list(num) == list(b.select_dtypes("number").columns)
     np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), atol=1e-6, rtol=0)
     assert (a["tier"] == b["tier"]).all()
+
+
+# --------------------------------------------------------------------------- atomic outputs
+def _plan(scores: Path, tmp_path: Path, capsys) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main(["plan", "--scores", str(scores), "--out", str(tmp_path / "plan_x")])
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("point", [1, 2, 3, 4, 5])
+def test_interrupted_score_leaves_a_set_plan_refuses(monkeypatch, tmp_path, capsys, point):
+    """SIGINT (KeyboardInterrupt) at each write of `score`: plan refuses what is left."""
+    import riskscore.outputs as outputs
+
+    _fake(monkeypatch)
+    out = tmp_path / "out"
+    assert main(["score", "--data", str(tmp_path), "--out", str(out), "--quiet"]) == 0
+    code, err = _plan(out / "scores.csv", tmp_path, capsys)
+    assert code == 0, err  # the complete set is accepted
+    _fake(monkeypatch, seed=12)  # a different province: a mixed set would look plausible
+    real = outputs.atomic_write_bytes
+    calls = {"n": 0}
+
+    def interrupted(path, data):
+        calls["n"] += 1
+        if calls["n"] == point:  # 1 = "incomplete" marker, 2-4 = CSVs, 5 = completion record
+            if point > 1:  # half a file on disk, as a killed writer leaves it
+                Path(path).write_bytes(data[: len(data) // 2])
+            raise KeyboardInterrupt
+        return real(path, data)
+
+    monkeypatch.setattr(outputs, "atomic_write_bytes", interrupted)
+    assert main(["score", "--data", str(tmp_path), "--out", str(out), "--quiet"]) == 130
+    monkeypatch.setattr(outputs, "atomic_write_bytes", real)
+    assert not (out / ".riskscore.lock").exists()
+    code, err = _plan(out / "scores.csv", tmp_path, capsys)
+    if point == 1:  # interrupted before anything changed: the old set is whole and accepted
+        assert code == 0, err
+        return
+    assert code == 2 and len(err) == 1, err
+    assert "scores.csv" in err[0] and "re-run" in err[0], err[0]
+
+
+def test_mixed_set_is_refused(monkeypatch, tmp_path, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for i, o in enumerate((a, b)):
+        _fake(monkeypatch, seed=11 + i)
+        assert main(["score", "--data", str(tmp_path), "--out", str(o), "--quiet"]) == 0
+    shutil.copyfile(b / "score_meta.json", a / "score_meta.json")
+    (a / "scores.csv").write_bytes((a / "scores.csv").read_bytes()[:-200])  # truncated
+    code, err = _plan(a / "scores.csv", tmp_path, capsys)
+    assert code == 2 and len(err) == 1 and "SHA-256" in err[0]
+
+
+CONCURRENT = r"""
+import sys, time
+sys.path.insert(0, {tests!r})
+from types import SimpleNamespace
+import test_score_cli as t
+from riskscore.commands import score as sc
+class MP:
+    def setattr(self, obj, name, value):
+        setattr(obj, name, value)
+t._fake(MP())
+slow = sc._indicators
+def _indicators(*a, **k):
+    time.sleep(3)
+    return slow(*a, **k)
+sc._indicators = _indicators
+from riskscore.cli import main
+sys.exit(main(["score", "--data", {data!r}, "--out", {out!r}, "--quiet"]))
+"""
+
+
+def test_two_concurrent_scores_into_one_folder(tmp_path):
+    out = tmp_path / "out"
+    script = CONCURRENT.format(tests=str(Path(__file__).parent), data=str(tmp_path), out=str(out))
+    procs = []
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        )
+        time.sleep(0.5)
+    res = [(p.wait(timeout=120), p.stderr.read().decode()) for p in procs]
+    codes = sorted(c for c, _ in res)
+    assert codes == [0, 2], res
+    err = next(e for c, e in res if c == 2).strip().splitlines()
+    assert len(err) == 1 and "another run is writing" in err[0]
+    assert main(["plan", "--scores", str(out / "scores.csv"), "--out", str(tmp_path / "p")]) == 0
+
+
+@pytest.mark.parametrize("case", ["file_as_out", "folder_as_scores", "missing_parent_file"])
+def test_unusable_out_is_one_line_before_computation(monkeypatch, tmp_path, capsys, case):
+    called = []
+    monkeypatch.setattr(score_cmd, "_load", lambda d: called.append(1))
+    f = tmp_path / "f"
+    f.write_text("x", encoding="utf-8")
+    out = {"file_as_out": f, "missing_parent_file": f / "sub" / "out"}.get(case)
+    if case == "folder_as_scores":
+        out = tmp_path / "o"
+        (out / "scores.csv").mkdir(parents=True)
+    assert main(["score", "--data", str(tmp_path), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--out" in err[0] and not called

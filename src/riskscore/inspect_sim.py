@@ -76,10 +76,21 @@ class SimSettings:
 
 
 def read_csv_text(path: Path, what: str) -> pd.DataFrame:
-    """Read a CSV with every column as text (codes keep leading zeros)."""
+    """Read a CSV with every column as text (codes keep leading zeros).
+
+    A file of an output set is checked against its folder's completion record first
+    (:func:`riskscore.outputs.check_artifact`); ``'`` prefixes against formula injection are
+    undone.
+    """
+    from riskscore.outputs import check_artifact, unneutralise_frame
+
     try:
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        if Path(path).exists():
+            check_artifact(path)
+        return unneutralise_frame(
+            pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+            )
         )
     except FileNotFoundError:
         raise RiskscoreError(f"{path}: file not found; expected {what}") from None

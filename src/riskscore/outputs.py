@@ -316,6 +316,71 @@ def write_completion(folder: str | Path, record: str, files: Iterable[str], meta
     return meta
 
 
+def begin_outputs(folder: str | Path, record: str, command: str) -> None:
+    """Mark an output set as being rewritten: the completion record says ``incomplete``.
+
+    Written (atomically) before the first output, so an interrupted run never leaves a new
+    file beside an old, complete-looking record.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    body = {"command": command, "status": "incomplete"}
+    atomic_write_text(folder / record, json.dumps(body, sort_keys=True) + "\n")
+
+
+RECORDS = {
+    "score_meta.json": "riskscore score",
+    "manifest.json": "riskscore draw",
+    "inspect_sim.json": "riskscore inspect-sim",
+    "analysis.json": "riskscore analyze",
+}
+"""Completion records by name → the command that writes them (``outputs_sha256`` or, for
+the draw manifest, ``outputs``)."""
+
+
+def check_artifact(path: str | Path) -> None:
+    """Before reading ``path``: refuse it in one line when its folder's completion record
+    says the set is partial, being written, or holds a different version of the file.
+
+    A file in a folder with no completion record (a hand-made or older file) is accepted.
+    """
+    path = Path(path)
+    folder = path.parent
+    lock = folder / LOCK_NAME
+    if lock.exists():
+        holder = lock.read_text(encoding="utf-8", errors="replace").strip()
+        pid = holder.split()[0] if holder else ""
+        if not pid.isdigit() or _alive(int(pid)):
+            _fail(f"{path}: its folder is being written by another run ({holder}); wait for it")
+    for record, command in RECORDS.items():
+        rp = folder / record
+        if not rp.exists():
+            continue
+        try:
+            rec = json.loads(rp.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            rec = None
+        if not isinstance(rec, dict):
+            _fail(
+                f"{path}: the completion record {record} is unreadable (interrupted?); "
+                f"re-run {command}"
+            )
+        if rec.get("status") == "incomplete":
+            _fail(f"{path}: {record} records an unfinished {command} (interrupted?); re-run it")
+        hashes = rec.get("outputs_sha256") if record != "manifest.json" else rec.get("outputs")
+        if not isinstance(hashes, dict) or path.name not in hashes:
+            if record == "manifest.json" or hashes is None:
+                continue  # not an output this record covers (e.g. notices, older records)
+            _fail(f"{path}: not listed in {record}; a mixed set — re-run {command}")
+        if not path.is_file():
+            _fail(f"{path}: missing though {record} lists it; re-run {command}")
+        if sha256_file(path) != hashes[path.name]:
+            _fail(
+                f"{path}: differs from its SHA-256 in {record} (a partial or mixed set); "
+                f"re-run {command}"
+            )
+
+
 def check_completion(
     folder: str | Path, record: str, files: Iterable[str], what: str, rerun: str
 ) -> dict:
@@ -344,6 +409,8 @@ def check_completion(
         _fail(f"{rp}: missing, so {what} in {folder} is incomplete (interrupted?); re-run {rerun}")
     try:
         rec = json.loads(rp.read_text(encoding="utf-8"))
+        if rec.get("status") == "incomplete":
+            _fail(f"{rp}: records an unfinished run (interrupted?); re-run {rerun}")
         hashes = rec["outputs_sha256"]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         _fail(f"{rp}: not a completion record (no outputs_sha256); re-run {rerun}")

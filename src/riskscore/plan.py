@@ -186,13 +186,17 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     RiskscoreError
         Naming the file and the column.
     """
+    from riskscore.outputs import check_artifact, unneutralise_frame
+
     p = Path(path)
     if not p.exists():
         raise RiskscoreError(f"{p}: scores file not found (run `riskscore score` first)")
+    check_artifact(p)  # refuses a partial or mixed output set of `riskscore score`
     try:
         df = pd.read_csv(p, dtype={"fixmedins_code": str, "tier": str}, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise RiskscoreError(f"{p}: not a readable UTF-8 CSV ({type(exc).__name__})") from None
+    df = unneutralise_frame(df)
     for c in SCORE_COLUMNS:
         if c not in df.columns:
             raise RiskscoreError(

@@ -43,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from riskscore.draw.bundle import build_inputs, write_commitment
+    from riskscore.outputs import check_out_dir
 
+    check_out_dir(args.out, "--out", ("commitment.json",))
     inputs = build_inputs(
         args.plan, args.data, args.round, args.draw_date, args.previous, args.salt
     )

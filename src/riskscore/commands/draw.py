@@ -37,8 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from riskscore.draw.bundle import build_inputs, check_commitment, read_inputs, write_draw
     from riskscore.errors import RiskscoreError
+    from riskscore.outputs import check_out_dir
 
     out: Path = args.out
+    check_out_dir(out, "--out", ("manifest.json", "targets.csv", "frame.csv"))
     commitment = None
     cp = out / "commitment.json"
     data = args.data

@@ -28,8 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from riskscore.draw.notices import plan_notice
+    from riskscore.outputs import OutputLock, check_out_dir
     from riskscore.plan import run_plan
 
+    check_out_dir(args.out, "--out", ("plan.json", "inclusion.csv", "policy.yaml"))
+    with OutputLock(args.out, "riskscore plan"):
+        return _run(args, run_plan, plan_notice)
+
+
+def _run(args, run_plan, plan_notice) -> int:
     plan = run_plan(args.scores, args.data, args.policy, args.out)
     plan_notice(args.out, args.out / "notices", lang=args.lang)
     s = plan.summary

@@ -111,9 +111,16 @@ def _tiers(policy: str | None):
     return pol.get("tiers"), pol.get("_path"), pol.get("_sha256")
 
 
+SCORE_FILES = ("scores.csv", "indicators.csv", "evidence.csv")
+"""Outputs listed with their SHA-256 in the completion record ``score_meta.json``."""
+
+
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """A CSV for people (UTF-8 with BOM, text cells neutralised), written atomically."""
+    from riskscore.outputs import atomic_write_bytes, frame_csv_bytes
+
     drop = [c for c in df.columns if c in PII_COLUMNS]
-    df.drop(columns=drop).to_csv(path, index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
+    atomic_write_bytes(path, frame_csv_bytes(df.drop(columns=drop), float_format=FLOAT_FORMAT))
 
 
 def _evidence(res, detail: pd.DataFrame, names: dict, n: int) -> pd.DataFrame:
@@ -198,10 +205,20 @@ def _summary(lang, scores, res, skipped_extra, warn_lines, out, seed, ref_dir, n
 
 
 def run(args: argparse.Namespace) -> int:
-    from riskscore.scoring import RiskScorer, indicator_names
+    from riskscore.outputs import OutputLock, check_out_dir
 
     if args.evidence_per_indicator < 0:
         raise RiskscoreError("--evidence-per-indicator: expected a number >= 0")
+    # output-path problems are one line before any computation; the lock refuses a second run
+    check_out_dir(args.out, "--out", (*SCORE_FILES, "score_meta.json"))
+    with OutputLock(args.out, "riskscore score"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from riskscore.outputs import begin_outputs, write_completion
+    from riskscore.scoring import RiskScorer, indicator_names
+
     tiers, policy_path, policy_sha = _tiers(args.policy)
     progress = not args.quiet and sys.stderr.isatty()
 
@@ -235,7 +252,8 @@ def run(args: argparse.Namespace) -> int:
         warn_lines.append(_low_information_text(info, args.lang))
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    # the old set is invalid from here on: score_meta.json says "incomplete" until the end
+    begin_outputs(out, "score_meta.json", "riskscore score")
     _write_csv(scores, out / "scores.csv")
     ind = detail.copy()
     ind["indicator_zh"] = ind["indicator_id"].map(lambda i: names.get(i, (i, i))[0])
@@ -270,10 +288,9 @@ def run(args: argparse.Namespace) -> int:
             name: int(c["quarantined"]) for name, c in ds.report()["tables"].items()
         },
     }
-    (out / "score_meta.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True, default=_json_default)
-        + "\n",
-        encoding="utf-8",
+    meta["status"] = "complete"
+    write_completion(
+        out, "score_meta.json", SCORE_FILES, json.loads(json.dumps(meta, default=_json_default))
     )
     notes = []
     quarantined = {k: v for k, v in meta["quarantined_rows"].items() if v}

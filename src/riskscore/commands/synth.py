@@ -74,8 +74,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from riskscore.outputs import check_out_dir
     from riskscore.synth import SynthConfig, generate
 
+    check_out_dir(args.out, "--out")
     cfg = SynthConfig(
         institutions=args.institutions,
         seed=args.seed,

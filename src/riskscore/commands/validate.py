@@ -74,7 +74,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from riskscore.io import DEFAULT_BATCH_ROWS, load_folder
+    from riskscore.outputs import check_out_dir
 
+    # unusable output folders are one line before anything is read
+    if args.quarantine_out is not None:
+        check_out_dir(args.quarantine_out, "--quarantine-out")
+    if args.clean_out is not None:
+        check_out_dir(args.clean_out, "--clean-out")
     ds = load_folder(
         Path(args.data),
         keep_data=False,

@@ -69,10 +69,15 @@ def read_csv(path: Path, required: tuple[str, ...] = (), what: str = "") -> pd.D
     if not path.exists():
         hint = f"; make it with: {what}" if what else ""
         raise RiskscoreError(f"{path}: file not found{hint}")
+    from riskscore.outputs import check_artifact, unneutralise_frame
+
+    check_artifact(path)  # a partial or mixed output set is refused in one line
     try:
         head = pd.read_csv(path, nrows=0, encoding="utf-8-sig")
         dtypes = {c: "string" for c in head.columns if c in CODE_COLUMNS}
-        df = pd.read_csv(path, dtype=dtypes, encoding="utf-8-sig", keep_default_na=True)
+        df = unneutralise_frame(
+            pd.read_csv(path, dtype=dtypes, encoding="utf-8-sig", keep_default_na=True)
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise RiskscoreError(f"{path}: not a readable CSV file ({type(exc).__name__})") from None
     missing = [c for c in required if c not in df.columns]
