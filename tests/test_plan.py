@@ -100,6 +100,11 @@ def test_plan_on_fixture_default_policy(tmp_path):
         assert g["pi"].iloc[0] == pytest.approx(
             1 - (1 - rounds[0] / len(g)) * (1 - rounds[1] / len(g))
         )
+        # money at risk per tier: Σ expected_loss of its institutions, and its covered share
+        assert st["expected_loss"] == pytest.approx(g["expected_loss"].sum())
+        assert st["expected_loss_covered"] == pytest.approx(
+            st["expected_loss"] * st["n_h"] / st["N_h"]
+        )
     # floor: 10 % of 40 = 4 inspections
     assert summary["floor"]["required_inspections"] == 4
     assert summary["floor"]["planned_inspections"] >= 4 and summary["floor"]["met"]

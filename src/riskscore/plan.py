@@ -532,6 +532,12 @@ def build_plan(
                 "pi_annual": pi_h[t],
                 "pi_rounds": [(n / sizes[t]) if sizes[t] else 0.0 for n in n_hr[t]],
                 "expected_inspections": (n_h[t] / sizes[t]) if sizes[t] else 0.0,
+                # money at risk in the tier (Σ expected_loss, yuan) and its expected coverage
+                "expected_loss": float(fr.loc[fr["tier"] == t, "expected_loss"].fillna(0).sum()),
+                "expected_loss_covered": float(
+                    fr.loc[fr["tier"] == t, "expected_loss"].fillna(0).sum()
+                    * ((n_h[t] / sizes[t]) if sizes[t] else 0.0)
+                ),
             }
             for t in TIERS
         },

@@ -50,5 +50,6 @@ def _run(args, run_plan, plan_notice) -> int:
     for t, st in s["strata"].items():
         print(
             f"  tier {t}: N={st['N_h']} n={st['n_h']} rounds={st['n_h_rounds']} pi={st['pi_annual']:.4f}"
+            f" expected_loss={st.get('expected_loss', 0.0):,.0f} 元"
         )
     return 0
