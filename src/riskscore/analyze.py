@@ -43,6 +43,7 @@ from riskscore.estimate import (
     interval,
     lift_vs_uniform,
     naive_rate,
+    pool_cells,
     sample_from_frame,
     split_by_origin,
 )
@@ -191,6 +192,7 @@ def _row(scope, measure, e: Estimate | None = None, *, value=None, n=None, note=
             "method": e.method,
             "_var": e.var_ci,
             "_df": e.df,
+            "_cells": e.cells,
         }
     return {
         "scope": scope,
@@ -386,15 +388,24 @@ def _combine(
         df = sum(int(v.get("_df", 1)) for v in by_r.values())
         n_units = sum(int(v["n"] or 0) for v in by_r.values())
         se = math.sqrt(var) if np.isfinite(var) else np.nan
+        cells = (
+            pool_cells([v.get("_cells") or [] for v in by_r.values()])
+            if all(v.get("_cells") for v in by_r.values())
+            else []
+        )
+        is_count = measure == "violating_institutions_total"
+        scale = sum(c[1] for c in cells) if is_count and cells else 1.0
         lo, hi, method = interval(
-            est,
-            var_ci,
-            ci=ci,
+            est / scale,
+            var_ci / scale**2,
+            ci="t" if (ci == "auto" and measure == "lift_vs_uniform") else ci,
             df=df,
-            rate=measure in _RATES,
+            rate=measure in _RATES or (is_count and bool(cells)),
             n=n_units,
             nonneg=measure in _NONNEG,
+            cells=cells,
         )
+        lo, hi = lo * scale, hi * scale
         out.append(
             {
                 "scope": scope,
@@ -601,7 +612,7 @@ def analyze(
     data_dir: str | Path | None = None,
     as_of: dt.date | None = None,
     round_: str | None = None,
-    ci: str = "normal",
+    ci: str = "auto",
     singleton: str = "collapse",
     flag_quantile: float = 0.8,
     credit_rule: CreditRule | None = None,

@@ -14,22 +14,20 @@ stratified simple random sampling (分层简单随机抽样):
 
 Every variance is computed from the weighted contributions ``u_i = w_i z_i`` (``w_i = 1/π_i``)
 as ``Σ_h (1−f_h) n_h/(n_h−1) Σ_{i∈h} (u_i − ū_h)²``, which equals the textbook formula for
-stratified SRS. A stratum with a single sampled unit (n_h = 1 < N_h) has no estimable
-within-stratum variance: by default it is *collapsed* with other strata for the variance
-(the collapsed-strata estimator, conservative when the collapsed strata have different
-means); ``singleton="nan"`` instead returns NaN with the reason in ``note``. For 0/1
-outcomes a stratum whose sampled units all have the same outcome (k = 0 or k = m) would
-contribute zero variance; it contributes instead the variance of the proportion
-``(k + ½)/(m + 1)`` (:meth:`StratifiedSample.degenerate_binary_variance`), so that an
-interval never shrinks to a point because no finding (or only findings) happened to be drawn.
+stratified SRS (and R's ``survey`` package: ``tests/test_estimate_reference.py``). A stratum
+with a single sampled unit (n_h = 1 < N_h) is by default *collapsed*: it contributes its
+squared deviation from a partner stratum's mean, conservative in expectation;
+``singleton="nan"`` instead returns NaN with the reason in ``note``.
 
-Intervals are normal (``ci="normal"``, the default, ±1.96·se). ``ci="t"`` uses Student t
-with ``n − H`` degrees of freedom; ``ci="wilson"`` (rates only) a Wilson interval on the
-effective sample size ``n_eff = p(1−p)/v``, which stays inside [0, 1] and is not
-degenerate when no violation was found in a small stratum; ``ci="kg"`` (rates only) the
-Korn–Graubard (1998) interval — Clopper–Pearson on the effective sample size adjusted by the
-design degrees of freedom — conservative, recommended when tiers have only a few inspections. Rate intervals are
-clipped to [0, 1]; this never changes whether the true rate is covered.
+``se`` is always the textbook standard error. Intervals (``ci``): ``normal``, ``t`` (n − H
+degrees of freedom), ``wilson`` and ``kg`` (Korn–Graubard as R's ``svyciprop(method="beta")``)
+for rates, ``beta`` (stratified Jeffreys, :func:`beta_interval`) for rates, ``logt``
+(log-transformed t) for totals of amounts, and ``auto`` (beta / logt / t by measure). For
+measures that are 0/1 indicators by definition, strata with all-equal outcomes add a
+small-sample term to the variance behind normal/t/wilson/kg intervals
+(:meth:`StratifiedSample.degenerate_binary_variance`); for amounts, ``logt`` adds the
+no-amount term (:meth:`StratifiedSample.zero_amount_variance`). Rate intervals are clipped to
+[0, 1], totals of non-negative amounts at 0.
 
 Only inspections whose origin is the random draw (``origin == "draw"``) may enter these
 estimators; :func:`split_by_origin` separates them and counts the rest.
@@ -49,7 +47,9 @@ from riskscore.errors import RiskscoreError
 Z95 = 1.959963984540054
 """Two-sided 95 % normal quantile."""
 
-CI_METHODS = ("normal", "t", "wilson", "kg")
+CI_METHODS = ("auto", "normal", "t", "wilson", "kg", "beta", "logt")
+"""Interval methods. ``auto`` (default): ``beta`` for rates and violating-institution
+totals, ``logt`` for totals of amounts, ``t`` otherwise (lift, means)."""
 SINGLETON_METHODS = ("collapse", "nan")
 
 
@@ -76,6 +76,10 @@ class Estimate:
         Used when rounds are combined.
     df : int
         Degrees of freedom of the design (or of the domain, for Korn–Graubard).
+    cells : list
+        For rates of a stratified SRS: ``(stratum, N̂_hd, k, m, N_h, m_h)`` per stratum
+        (domain size estimate, findings and units in the domain, stratum size and units),
+        from which the ``beta`` interval is built and rounds are pooled.
     """
 
     estimate: float
@@ -87,6 +91,7 @@ class Estimate:
     method: str = ""
     var_ci: float = float("nan")
     df: int = 1
+    cells: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -363,6 +368,63 @@ class StratifiedSample:
             + " given the variance of (k+0.5)/(m+1) in the interval"
         )
 
+    def zero_amount_variance(self, y, x) -> tuple[float, str]:
+        """Interval term for strata where no inspected unit had an amount (all zero).
+
+        (未发现违规金额分层的小样本方差) With 2–5 inspections a tier, a tier without any finding
+        has a zero textbook variance although its unseen violators carry money: the total's
+        interval then misses from below. Such a stratum (m ≥ 2, f_h < 1, wholly inside the
+        domain) adds ``N_h² (1 − f_h) v / (m − 1)`` with
+        ``v = p̃ θ₂ − (p̃ θ₁)²`` the variance of one unit's amount if a share
+        ``p̃ = ½ / (m + 1)`` of the stratum had an amount distributed as the amounts found
+        in the whole sample (θ₁, θ₂ their first two moments). Used by the ``logt`` interval.
+        """
+        y = np.asarray(y, dtype=float)
+        x = np.asarray(x, dtype=float)
+        pos = y[y > 0]
+        if len(pos) == 0:
+            return 0.0, ""
+        th1, th2 = float(pos.mean()), float(np.mean(pos**2))
+        extra, hit = 0.0, []
+        for h in sorted(self.m_h):
+            m = self.m_h[h]
+            if m < 2:
+                continue
+            idx = self.stratum == h
+            if not np.all(x[idx] == 1) or np.any(y[idx] != 0):
+                continue
+            f = m / self.N_h[h] if self.fpc_ok else 0.0
+            if f >= 1.0:
+                continue
+            pt = 0.5 / (m + 1)
+            v = pt * th2 - (pt * th1) ** 2
+            extra += (1 - f) * m / (m - 1) * float(np.sum(self.weight[idx] ** 2)) * v
+            hit.append(f"{h} (0/{m})")
+        if not hit:
+            return 0.0, ""
+        return extra, (
+            "small-sample adjustment: no amount in stratum/strata "
+            + ", ".join(hit)
+            + " given the variance of half a finding with the sample's amounts"
+        )
+
+    def rate_cells(self, y, x) -> list:
+        """Per-stratum summaries of a domain rate for the ``beta`` interval (empty when the
+        design is not a stratified SRS)."""
+        if not self.fpc_ok:
+            return []
+        y = np.asarray(y, dtype=float)
+        d = np.asarray(x, dtype=float) != 0
+        cells = []
+        for h in sorted(self.m_h):
+            idx = (self.stratum == h) & d
+            m = int(idx.sum())
+            if m == 0:
+                continue
+            nd = float(self.weight[idx].sum())
+            cells.append((h, nd, float(y[idx].sum()), m, self.N_h[h], self.m_h[h]))
+        return cells
+
     def df(self) -> int:
         """Degrees of freedom for t intervals: sampled units minus sampled strata (≥ 1)."""
         return max(self.n - self.n_strata, 1)
@@ -389,6 +451,7 @@ def interval(
     n: int,
     n_units: int | None = None,
     nonneg: bool = False,
+    cells: list | None = None,
 ) -> tuple[float, float, str]:
     """95 % interval of an estimate from its variance (区间估计).
 
@@ -396,9 +459,12 @@ def interval(
     ----------
     est, var : float
         Estimate and the variance to build the interval from.
-    ci : {"normal", "t", "wilson", "kg"}
-        ``wilson`` and ``kg`` apply to rates of a 0/1 outcome; for other measures they fall
-        back to ``t`` (``kg``) or ``normal`` (``wilson``).
+    ci : {"auto", "normal", "t", "wilson", "kg", "beta", "logt"}
+        ``wilson``, ``kg`` and ``beta`` apply to rates of a 0/1 outcome (``beta`` needs
+        ``cells``); for other measures they fall back to ``t`` (``kg``, ``beta``) or
+        ``normal`` (``wilson``). ``logt``: log-transformed Student t interval
+        ``θ̂ exp(± t_df sqrt(log(1 + V/θ̂²)))`` for totals of non-negative amounts.
+        ``auto``: ``beta`` for rates, ``logt`` for non-negative totals, ``t`` otherwise.
     df : int
         Design degrees of freedom (of the domain, for ``kg``).
     rate : bool
@@ -411,6 +477,8 @@ def interval(
         (default ``n``).
     nonneg : bool
         Clip the lower bound at 0 (totals of non-negative amounts, lift).
+    cells : list, optional
+        :meth:`StratifiedSample.rate_cells` of a rate (for ``beta``).
 
     Returns
     -------
@@ -420,8 +488,23 @@ def interval(
     """
     if ci not in CI_METHODS:
         raise RiskscoreError(f"ci must be one of {CI_METHODS}, got {ci!r}")
+    if ci == "auto":
+        ci = "beta" if rate and cells else "kg" if rate else "logt" if nonneg else "t"
+    if ci == "beta" and not (rate and cells):
+        ci = "kg" if rate else "t"
     if not np.isfinite(est) or not np.isfinite(var):
         return float("nan"), float("nan"), ci
+    if ci == "beta":
+        lo, hi = beta_interval(cells)
+        return lo, hi, "beta"
+    if ci == "logt":
+        q = _tq(df)
+        if est > 0:
+            sl = math.sqrt(math.log1p(var / est**2))
+            return est * math.exp(-q * sl), est * math.exp(q * sl), "logt"
+        if est == 0 and nonneg:
+            return 0.0, q * math.sqrt(var), "logt"
+        ci = "t"
     if ci in ("wilson", "kg") and rate:
         p = min(max(est, 0.0), 1.0)
         inner = var > 0 and 0 < p < 1
@@ -452,6 +535,59 @@ def interval(
     return lo, hi, method
 
 
+def pool_cells(cells_by_round: list[list]) -> list:
+    """Pool the ``beta`` cells of several rounds stratum by stratum (findings and units
+    added; the year's posterior of each stratum's rate uses all its inspections)."""
+    by: dict = {}
+    for cells in cells_by_round:
+        for h, nd, k, m, N_h, m_h in cells:
+            if h in by:
+                nd0, k0, m0, _, mh0, r0 = by[h]
+                by[h] = (nd0 + nd, k0 + k, m0 + m, N_h, mh0 + m_h, r0 + 1)
+            else:
+                by[h] = (nd, k, m, N_h, m_h, 1)
+    return [(h, nd / r, k, m, N_h, m_h) for h, (nd, k, m, N_h, m_h, r) in sorted(by.items())]
+
+
+def beta_interval(cells: list) -> tuple[float, float]:
+    """Stratified Jeffreys (beta) interval of a rate (分层 Jeffreys 区间).
+
+    Each stratum's rate gets the Jeffreys posterior ``Beta(k + ½, m − k + ½)`` (k findings in
+    m inspections); the finite-population rate of the stratum then has mean
+    ``f k/m + (1 − f) μ_h`` and variance ``(1 − f)² μ_h(1 − μ_h)/(m + 2) + (1 − f)
+    μ_h(1 − μ_h)/N_h`` (μ_h = (k + ½)/(m + 1), f = m_h/N_h); the domain rate Σ W_h p_h
+    (W_h = N̂_hd / N̂_d) gets the beta distribution with the same mean and variance, whose
+    2.5 % and 97.5 % quantiles are the interval. A tier without a finding thus widens the
+    interval by what 4 clean inspections really leave open, not by a normal approximation.
+
+    Parameters
+    ----------
+    cells : list of (stratum, N̂_hd, k, m, N_h, m_h)
+
+    Returns
+    -------
+    low, high : float
+    """
+    tot = sum(c[1] for c in cells)
+    if tot <= 0:
+        return float("nan"), float("nan")
+    mean = var = 0.0
+    for _h, nd, k, m, N_h, m_h in cells:
+        w = nd / tot
+        f = min(m_h / N_h, 1.0)
+        mu = (k + 0.5) / (m + 1)
+        mean += w * (f * k / m + (1 - f) * mu)
+        var += w**2 * ((1 - f) ** 2 * mu * (1 - mu) / (m + 2) + (1 - f) * mu * (1 - mu) / N_h)
+    if var <= 0:
+        return mean, mean
+    mean = min(max(mean, 1e-12), 1 - 1e-12)
+    s = mean * (1 - mean) / var - 1
+    if s <= 0:
+        return 0.0, 1.0
+    a, b = mean * s, (1 - mean) * s
+    return float(stats.beta.ppf(0.025, a, b)), float(stats.beta.ppf(0.975, a, b))
+
+
 def _finish(
     est,
     var,
@@ -465,21 +601,26 @@ def _finish(
     n=None,
     domain=None,
     nonneg=False,
+    cells=None,
+    scale=1.0,
 ) -> Estimate:
-    """Estimate with the textbook se (``var``) and the interval from ``var + extra``."""
+    """Estimate with the textbook se (``var``) and the interval from ``var + extra``
+    (``scale`` multiplies a ``beta`` rate interval, for totals of an indicator)."""
     n = sample.n if n is None else int(n)
     var_ci = var + extra if np.isfinite(var) else var
     df = sample.df()
     kg_df = sample.domain_df(domain) if domain is not None else df
     lo, hi, method = interval(
-        est,
-        var_ci,
+        est / scale,
+        var_ci / scale**2,
         ci=ci,
         df=kg_df if ci == "kg" and rate else df,
         rate=rate,
         n=n,
         nonneg=nonneg,
+        cells=cells,
     )
+    lo, hi = lo * scale, hi * scale
     se = math.sqrt(var) if np.isfinite(var) else float("nan")
     notes = [s for s in [*sample.notes, note, extra_note] if s]
     if np.isfinite(var_ci) and var_ci == 0 and sample.n > 0 and method in ("normal", "t"):
@@ -496,6 +637,7 @@ def _finish(
         method=method,
         var_ci=float(var_ci),
         df=int(kg_df if ci == "kg" and rate else df),
+        cells=list(cells or []),
     )
 
 
@@ -515,8 +657,11 @@ def ht_total(
     sample : StratifiedSample
     y : array of float
         Value of every sampled unit (e.g. improper amount 违规金额, or 0/1 violation).
-    ci : {"normal", "t", "wilson", "kg"}
-        ``t`` and ``kg`` give a Student t interval, ``normal`` and ``wilson`` a normal one.
+    ci : {"auto", "normal", "t", "wilson", "kg", "beta", "logt"}
+        For amounts: ``t`` and ``kg`` give a Student t interval, ``normal`` and ``wilson`` a
+        normal one, ``logt`` / ``auto`` the log-t interval with the no-amount strata term
+        (:meth:`StratifiedSample.zero_amount_variance`). For an indicator the interval is
+        the domain size times the rate interval (``auto``/``beta``: stratified Jeffreys).
     indicator : bool
         ``y`` is a 0/1 indicator by definition of the measure (e.g. violating
         institutions): the interval then gets the all-equal-strata term. Amounts never do,
@@ -534,8 +679,31 @@ def ht_total(
     d = np.ones_like(y) if domain is None else np.asarray(domain, dtype=float)
     est = float(np.sum(sample.weight * y))
     var, note = sample.variance_of_total(y)
-    extra, extra_note = _adjust_binary(sample, var, y, d, 1.0, indicator)
     nonneg = bool(np.all(y >= 0))
+    if indicator:
+        _check_indicator(y, True)
+        extra, extra_note = _adjust_binary(sample, var, y, d, 1.0, True)
+        size = float(np.sum(sample.weight * d))
+        if size <= 0:
+            size = 1.0
+        return _finish(
+            est,
+            var,
+            note,
+            sample,
+            ci=ci,
+            rate=True,
+            extra=extra,
+            extra_note=extra_note,
+            nonneg=True,
+            cells=sample.rate_cells(y, d),
+            scale=size,
+            n=int(np.sum(d != 0)),
+            domain=d != 0,
+        )
+    extra, extra_note = 0.0, ""
+    if ci in ("auto", "logt") and nonneg and np.isfinite(var):
+        extra, extra_note = sample.zero_amount_variance(y, d)
     return _finish(
         est,
         var,
@@ -579,6 +747,7 @@ def ht_rate(
         rate=indicator,
         extra=extra / N**2,
         extra_note=extra_note,
+        cells=sample.rate_cells(y, np.ones_like(y)) if indicator else None,
     )
 
 
@@ -630,6 +799,7 @@ def hajek_ratio(
         extra_note=extra_note,
         n=int(np.sum(x != 0)),
         domain=x != 0,
+        cells=sample.rate_cells(y, x) if indicator else None,
     )
 
 
@@ -728,6 +898,7 @@ def lift_vs_uniform(sample: StratifiedSample, y, *, ci: str = "normal") -> Estim
     lift = t_v * t_1 / t_y
     z = lift * (v / t_v + 1.0 / t_1 - y / t_y) if t_v > 0 else np.zeros_like(y)
     var, note = sample.variance_of_total(z)
+    ci = "t" if ci == "auto" else ci
     return _finish(lift, var, note, sample, ci=ci, rate=False, nonneg=True)
 
 

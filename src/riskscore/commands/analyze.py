@@ -45,9 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--round", dest="round_", metavar="R", help="analyse one round only")
     p.add_argument(
         "--ci",
-        choices=("normal", "t", "wilson", "kg"),
-        default="normal",
-        help="confidence interval: normal (default), t, wilson, kg (Korn–Graubard, conservative for tiny strata)",
+        choices=("auto", "normal", "t", "wilson", "kg", "beta", "logt"),
+        default="auto",
+        help="confidence interval: auto (default: stratified Jeffreys 'beta' for rates, "
+        "log-t for amounts, t for lift), normal, t, wilson, kg (Korn–Graubard), beta, logt",
     )
     p.add_argument(
         "--singleton",
