@@ -130,16 +130,23 @@ def test_quarantine_and_clean_outputs(tmp_path, capsys):
         == 0
     )
     capsys.readouterr()
-    md_q = pd.read_csv(q / "mdtrt_d.csv", dtype=str, encoding="utf-8-sig")
+    # claims tables are quarantined by the engine, as Parquet (with the source file)
+    md_q = pd.read_parquet(q / "mdtrt_d.parquet")
     assert md_q["reason"].tolist() == ["end_before_begin", "duplicate_key"]
-    assert md_q["source_row"].tolist() == ["2", "4"]
+    assert md_q["source_row"].tolist() == [2, 4]
+    assert md_q["source_file"].tolist() == ["mdtrt_d.csv"] * 2
+    # cells as read; a row flagged only by the key check shows its typed values as text
+    assert md_q["begntime"].tolist() == ["2025-03-02", "2025-03-03 00:00:00"]
     assert not {"psn_name", "certno", "tel", "addr"} & set(md_q.columns)
     assert pd.read_csv(q / "institutions.csv", encoding="utf-8-sig").shape[0] == 1
     fee = pd.read_parquet(c / "fee_list_d.parquet")
     assert fee["hilist_code"].tolist() == ["1102000040000"]
     assert fee["med_chrgitm_type"].tolist() == ["01"]
     for f in q.iterdir():
-        text = f.read_text(encoding="utf-8-sig")
+        if f.suffix == ".parquet":
+            text = pd.read_parquet(f).to_csv()
+        else:
+            text = f.read_text(encoding="utf-8-sig")
         for v in PII_VALUES:
             assert v not in text
 

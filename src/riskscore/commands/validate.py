@@ -62,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--lang", choices=("zh", "en"), default="zh", help="language of the summary (default zh)"
     )
+    add_engine_options(p, spark=False)
     p.add_argument(
         "--batch-rows",
         type=int,
@@ -72,8 +73,36 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def add_engine_options(p: argparse.ArgumentParser, spark: bool = True) -> None:
+    """``--memory`` and ``--spill-dir`` (and, for score, ``--spark-master``)."""
+    p.add_argument(
+        "--memory",
+        default=None,
+        metavar="SIZE",
+        help="engine memory limit, e.g. 4GB or 30%% (default: a quarter of the machine's RAM); "
+        "beyond it DuckDB spills to --spill-dir (内存上限)",
+    )
+    p.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for the engine's working database and spill files (default: a temporary "
+        "folder, removed at the end) (溢写目录)",
+    )
+    if spark:
+        p.add_argument(
+            "--spark-master",
+            default=None,
+            metavar="URL",
+            help="Spark master URL with --engine spark, e.g. spark://host:7077 (default: "
+            "RISKSCORE_SPARK_MASTER or local[2])",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
-    from riskscore.io import DEFAULT_BATCH_ROWS, load_folder
+    from riskscore.io import DEFAULT_BATCH_ROWS
+    from riskscore.io.engine import EngineSession, load_folder_engine
     from riskscore.outputs import check_out_dir
 
     # unusable output folders are one line before anything is read
@@ -81,15 +110,16 @@ def run(args: argparse.Namespace) -> int:
         check_out_dir(args.quarantine_out, "--quarantine-out")
     if args.clean_out is not None:
         check_out_dir(args.clean_out, "--clean-out")
-    ds = load_folder(
-        Path(args.data),
-        keep_data=False,
-        out_dir=args.clean_out,
-        quarantine_dir=args.quarantine_out,
-        batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
-        dictionaries=args.dictionaries,
-    )
-    report = ds.report()
+    with EngineSession(memory=args.memory, spill_dir=args.spill_dir) as es:
+        ds = load_folder_engine(
+            Path(args.data),
+            es,
+            quarantine_dir=args.quarantine_out,
+            clean_dir=args.clean_out,
+            batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
+            dictionaries=args.dictionaries,
+        )
+        report = ds.report()
     problem = verdict(report, args.max_registry_quarantine)
     if args.json:
         report["usable"] = problem is None

@@ -217,7 +217,7 @@ def _spark_schema(df: pd.DataFrame):
 _SPARK = None
 
 
-def spark_session(master: str | None = None):
+def spark_session(master: str | None = None, memory: str | None = None):
     """A local SparkSession (UI off, UTC session time zone) reused across calls."""
     global _SPARK
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
