@@ -47,7 +47,7 @@ def encounters() -> pd.DataFrame:
             "mdtrt_id": ["M1", "M2", "M3", "M4", "M4", "0005.0", "NULL"],
             "psn_no": ["P1", "P2", "P3", "P1", "P1", "P5", "P6"],
             "fixmedins_code": ["H00001", "H00001", "H00002", "H00003", "H00003", "H9", "H00001"],
-            "med_type": ["21", "11", "11", "41", "41", "11", "11"],
+            "med_type": ["21", "普通门诊", "11", "41", "41", "11", "门诊挂号x"],
             "begntime": [
                 "2025-03-01 08:00:00",
                 "2025/3/2 9:30",
@@ -128,6 +128,7 @@ def test_same_reasons_counts_and_rows_as_the_pandas_loaders(tmp_path, fmt, encod
     want = load_folder(d)
     rep, data = _engine(d)
     assert rep["tables"] == want.report()["tables"]
+    assert rep["dictionaries"]["applied"] == want.report()["dictionaries"]["applied"]
     for name in ("mdtrt_d", "fee_list_d"):
         exp = want.tables[name].data
         got = data[name][exp.columns.tolist()]

@@ -55,7 +55,6 @@ from riskscore.io._load import (
     reason_column,
 )
 from riskscore.io._normalize import normalize_codes
-from riskscore.io.dictionaries import usage_report
 from riskscore.io.checks import (
     DIALECTS,
     Cell,
@@ -67,6 +66,7 @@ from riskscore.io.checks import (
     text_level,
     value_level,
 )
+from riskscore.io.dictionaries import usage_report
 
 ENGINE_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.group == "claims")
 """Tables read and validated by the engine (the claims); the others stay pandas."""
@@ -636,7 +636,6 @@ class _Loader:
         lost: dict[str, str | None] = {}
         unmapped: dict[str, str] = {}
         mapped: list[str] = []
-        ignored = self.ignored(spec, g, mapping)
         present = []
         for c in spec.columns:
             src = by_target.get(c.name)
