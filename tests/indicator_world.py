@@ -410,6 +410,93 @@ def world_procurement() -> World:
     return w
 
 
+def world_utilization() -> World:
+    """Encounters and settlements (2025) for the abnormal_utilization indicators.
+
+    Stays (admission → discharge, length): U1 p1 H1 J18 01-05→01-15 (10), U2 p2 H1 J18
+    02-01→02-11 (10), U3 p3 H2 J18 03-01→03-03 (2), U4 p4 H2 J18 03-10→03-12 (2), U5 p5 H2
+    I63 04-01→04-09 (8), U6 p3 H1 K80 03-13→03-16 (3; 10 days after U3: readmission),
+    U7 p1 H1 Z51 01-20→01-22 (2; planned), U8 p2 H2 I63 03-05→03-07 (2; 22 days after U2).
+    Outpatient (med_type 11, J06): O1 p6 C1 03-30 (month end), O2 p6 C1 03-27, O3 p7 C1 02-26
+    (month end), O4 p8 H1 10-03 (国庆 holiday). Settled cost 1000 per stay except U1 3000;
+    O1 100 with a 20 refund, O2 100, O3 100, O4 200.
+    """
+    w = World()
+    stays = [
+        ("U1", "p1", "H1", "J18.900", "2025-01-05", "2025-01-15"),
+        ("U2", "p2", "H1", "J18.900", "2025-02-01", "2025-02-11"),
+        ("U3", "p3", "H2", "J18.900", "2025-03-01", "2025-03-03"),
+        ("U4", "p4", "H2", "J18.900", "2025-03-10", "2025-03-12"),
+        ("U5", "p5", "H2", "I63.900", "2025-04-01", "2025-04-09"),
+        ("U6", "p3", "H1", "K80.200", "2025-03-13", "2025-03-16"),
+        ("U7", "p1", "H1", "Z51.100", "2025-01-20", "2025-01-22"),
+        ("U8", "p2", "H2", "I63.900", "2025-03-05", "2025-03-07"),
+    ]
+    for mid, psn, inst, dx, b, e in stays:
+        w.encounter(mid, psn, inst, "21", b + " 09:00", e + " 10:00", dx=dx)
+    for mid, psn, inst, day in [
+        ("O1", "p6", "C1", "2025-03-30"),
+        ("O2", "p6", "C1", "2025-03-27"),
+        ("O3", "p7", "C1", "2025-02-26"),
+        ("O4", "p8", "H1", "2025-10-03"),
+    ]:
+        w.encounter(mid, psn, inst, "11", day + " 09:00", day + " 09:30", dx="J06.900")
+    cost = {m[0]: 1000.0 for m in stays} | {"U1": 3000.0, "O1": 100.0, "O2": 100.0}
+    cost |= {"O3": 100.0, "O4": 200.0}
+    rows = []
+    for e in w.enc:
+        mid = e["mdtrt_id"]
+        rows.append(
+            dict(
+                setl_id="S" + mid,
+                mdtrt_id=mid,
+                psn_no=e["psn_no"],
+                fixmedins_code=e["fixmedins_code"],
+                setl_time=e["endtime"],
+                medfee_sumamt=cost[mid],
+                hifp_pay=cost[mid] * 0.6,
+                fund_pay_sumamt=cost[mid] * 0.6,
+                med_type=e["med_type"],
+                refd_setl_flag="0",
+            )
+        )
+    rows.append({**rows[8], "setl_id": "SO1R", "medfee_sumamt": 20.0, "refd_setl_flag": "1"})
+    w.extra["setl_d"] = pd.DataFrame(rows)
+    # fee lines: drugs / consultation / tests with the billing physician
+    lines = [
+        ("O1", "09", 50.0, "D1"),
+        ("O1", "02", 30.0, "D1"),
+        ("O2", "09", 20.0, "D1"),
+        ("O2", "02", 80.0, "D1"),
+        ("O3", "09", 100.0, "D2"),
+        ("O4", "03", 200.0, "D4"),
+        ("U1", "08", 600.0, "D3"),
+        ("U1", "01", 2400.0, "D3"),
+    ]
+    fee = []
+    for k, (mid, chrg, amt, doc) in enumerate(lines):
+        e = next(x for x in w.enc if x["mdtrt_id"] == mid)
+        fee.append(
+            dict(
+                bkkp_sn=f"UF{k:02d}",
+                mdtrt_id=mid,
+                psn_no=e["psn_no"],
+                fixmedins_code=e["fixmedins_code"],
+                fee_ocur_time=e["begntime"],
+                med_chrgitm_type=chrg,
+                hilist_code="C" + chrg,
+                medins_list_codg="MC" + chrg,
+                cnt=1.0,
+                pric=amt,
+                det_item_fee_sumamt=amt,
+                bilg_dr_code=doc,
+                med_type=e["med_type"],
+            )
+        )
+    w.extra["fee_list_d"] = pd.DataFrame(fee)
+    return w
+
+
 WORLDS = {
     "over_prescription": world_over_prescription,
     "prescriptions": world_prescriptions,
@@ -422,10 +509,12 @@ WORLDS = {
     "substitution": world_substitution,
     "identity": world_identity,
     "procurement": world_procurement,
+    "utilization": world_utilization,
 }
 
 _ID_COLS = (
     "mdtrt_id",
+    "setl_id",
     "bkkp_sn",
     "psn_no",
     "rx_drord_no",

@@ -52,6 +52,7 @@ def test_family_ids_are_exactly_the_issue_list():
         "identity_fraud",
         "procurement",
         "zero_markup",
+        "abnormal_utilization",
     ]
 
 

@@ -61,7 +61,8 @@ def test_different_seed_gives_different_claims(province, tmp_path):
 def test_every_family_planted(province):
     truth = pd.read_csv(province / "truth.csv", dtype=str)
     assert list(truth.columns) == ["fixmedins_code", "family"]
-    assert set(truth["family"]) == set(FAMILIES)
+    # the utilisation abuses are planted on request (--utilization-abuses, first-extract)
+    assert set(truth["family"]) == set(FAMILIES) - {"abnormal_utilization"}
     assert not truth.duplicated().any()
     inst = read(province, "institutions").set_index("fixmedins_code")
     assert set(truth["fixmedins_code"]) <= set(inst.index)
@@ -370,3 +371,97 @@ def test_truth_intensity_matches_truth(province):
     got = ti.set_index(["fixmedins_code", "family"])["planted_records"]
     assert (n.reindex(got.index).to_numpy() == got.to_numpy()).all()
     assert (ti["planted_amount"] > 0).all()
+
+
+# --------------------------------------------------------------------------- first extract
+FE_CFG = dict(
+    institutions=80, seed=SEED, fee_lines=80 * 600, progress=False, tables="first-extract"
+)
+FIRST_EXTRACT_FILES = {
+    "mdtrt_d.parquet",
+    "setl_d.parquet",
+    "setl_list_diag_d.parquet",
+    "institutions.csv",
+    "credit_ratings.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def first_extract(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("synth_fe")
+    generate(out, SynthConfig(**FE_CFG))
+    return out
+
+
+def test_first_extract_writes_only_its_tables(first_extract):
+    names = {p.name for p in first_extract.iterdir()}
+    truth = {n for n in names if n.startswith("truth")}
+    assert names - truth == FIRST_EXTRACT_FILES
+    assert "truth_utilization.csv" in truth
+
+
+def test_first_extract_plants_only_utilisation_abuses(first_extract):
+    from riskscore.synth.utilization import ABUSES
+
+    truth = pd.read_csv(first_extract / "truth.csv", dtype=str)
+    assert set(truth.family) == {"abnormal_utilization"}
+    ut = pd.read_csv(first_extract / "truth_utilization.csv", dtype={"fixmedins_code": str})
+    assert set(ut.fixmedins_code) == set(truth.fixmedins_code)
+    # with 80 small institutions the general hospitals may all go to long_stay
+    assert set(ut.abuse) <= set(ABUSES) and len(set(ut.abuse)) >= 3
+    assert ut.ratio.between(2.0, 3.0).all()
+    inst = pd.read_csv(first_extract / "institutions.csv", dtype=str).set_index("fixmedins_code")
+    dec = pd.read_csv(first_extract / "truth_decoys.csv", dtype=str)
+    assert not set(ut.fixmedins_code) & set(dec.fixmedins_code)
+    stays = ut[ut.abuse.isin(["long_stay", "readmission_churning"])]
+    assert (inst.loc[stays.fixmedins_code, "medins_type"] == "hospital").all()
+    # planted records are encounters of the violator
+    tc = pd.read_csv(first_extract / "truth_claims.csv", dtype=str)
+    m = read(first_extract, "mdtrt_d").set_index("mdtrt_id")
+    assert set(tc.record_table) == {"mdtrt_d"} and set(tc.family) == {"abnormal_utilization"}
+    assert (m.loc[tc.record_id, "fixmedins_code"].to_numpy() == tc.fixmedins_code).all()
+    assert set(tc.fixmedins_code) == set(ut.fixmedins_code)
+
+
+def test_first_extract_abuses_move_the_figure_they_abuse(first_extract):
+    """Planted institutions differ from honest ones the way the truth says (raw figures)."""
+    m = read(first_extract, "mdtrt_d")
+    s = read(first_extract, "setl_d")
+    ut = pd.read_csv(first_extract / "truth_utilization.csv", dtype={"fixmedins_code": str})
+    bad = set(pd.read_csv(first_extract / "truth.csv", dtype=str).fixmedins_code)
+    kind = dict(zip(ut.fixmedins_code, ut.abuse, strict=True))
+    stays = m[m.med_type == "21"].copy()
+    stays["los"] = (stays.endtime - stays.begntime).dt.days
+    los = stays.groupby(["fixmedins_code", "dscg_maindiag_code"]).los.mean()
+    honest_los = los[~los.index.get_level_values(0).isin(bad)].groupby(level=1).median()
+    long_ = [c for c, a in kind.items() if a == "long_stay"]
+    ratio = los.loc[long_] / honest_los.reindex(los.loc[long_].index.get_level_values(1)).values
+    assert ratio.median() >= 1.8
+    cost = s.groupby("fixmedins_code").medfee_sumamt.sum() / s.groupby("fixmedins_code").size()
+    inst = pd.read_csv(first_extract / "institutions.csv", dtype=str).set_index("fixmedins_code")
+    peer = inst.medins_type + inst.hosp_lv
+    honest = cost[~cost.index.isin(bad)].groupby(peer).median()
+    infl = [c for c, a in kind.items() if a == "inflated_cost"]
+    assert (cost.loc[infl] / honest.loc[peer.loc[infl]].to_numpy()).median() >= 1.5
+
+
+def test_first_extract_is_deterministic_and_subtle_stays_within_two(first_extract, tmp_path):
+    generate(tmp_path / "a", SynthConfig(**FE_CFG))
+    for name in sorted(p.name for p in first_extract.iterdir()):
+        assert (first_extract / name).read_bytes() == (tmp_path / "a" / name).read_bytes(), name
+    generate(tmp_path / "s", SynthConfig(**{**FE_CFG, "strength": "subtle"}))
+    ut = pd.read_csv(tmp_path / "s" / "truth_utilization.csv")
+    assert ut.ratio.between(1.5, 2.0).all()
+    churn = ut[ut.abuse == "readmission_churning"]
+    assert np.allclose(churn.churn_share, (churn.ratio - 1) * 0.037, atol=1e-4)
+    with pytest.raises(RiskscoreError, match="--intensity"):
+        SynthConfig(**{**FE_CFG, "strength": "loud"}).resolved()
+    with pytest.raises(RiskscoreError, match="--tables"):
+        SynthConfig(**{**FE_CFG, "tables": "some"}).resolved()
+
+
+def test_utilisation_abuses_on_request_in_a_full_province(tmp_path):
+    generate(tmp_path, SynthConfig(**{**CFG, "utilization": True}))
+    truth = pd.read_csv(tmp_path / "truth.csv", dtype=str)
+    assert set(truth.family) == set(FAMILIES)
+    assert (tmp_path / "fee_list_d.parquet").exists()

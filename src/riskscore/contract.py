@@ -712,6 +712,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "identity_fraud": ("冒名/虚假就医", "identity fraud"),
     "procurement": ("集中采购违规", "procurement non-compliance"),
     "zero_markup": ("违反零差率销售", "zero-markup violation"),
+    "abnormal_utilization": ("异常诊疗与费用", "abnormal utilisation"),
 }
 """Violation family ids (public contract) with Chinese and English names."""
 

@@ -67,6 +67,36 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="大表格式 format of claims and other large tables (registries are always CSV)",
     )
     p.add_argument(
+        "--tables",
+        choices=("all", "first-extract"),
+        default="all",
+        help=(
+            "写出的表 tables written: all, or first-extract = 仅 mdtrt_d, setl_d, setl_list_diag_d, "
+            "institutions, credit_ratings (医保部门首批数据的形态; 只植入异常诊疗与费用 "
+            "only the utilisation abuses are planted)"
+        ),
+    )
+    p.add_argument(
+        "--intensity",
+        dest="strength",
+        choices=("default", "subtle"),
+        default="default",
+        help=(
+            "异常诊疗与费用的植入强度 strength of the planted utilisation abuses: subtle = "
+            "违规机构在同类机构的1.5–2倍以内 violators within 1.5–2× of their peers"
+        ),
+    )
+    p.add_argument(
+        "--utilization-abuses",
+        dest="utilization",
+        action="store_true",
+        default=None,
+        help=(
+            "在完整数据中也植入异常诊疗与费用 also plant the utilisation abuses with --tables all "
+            "(always planted with first-extract)"
+        ),
+    )
+    p.add_argument(
         "--no-progress", action="store_true", help="不显示进度条 hide the progress bar (stderr)"
     )
     p.add_argument("--json", action="store_true", help="以JSON输出摘要 print the summary as JSON")
@@ -87,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         prevalence=args.prevalence,
         fmt=args.fmt,
         progress=not args.no_progress,
+        tables=args.tables,
+        utilization=args.utilization,
+        strength=args.strength,
     )
     s = generate(args.out, cfg)
     if args.json:

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     split_hospitalization,
     split_prescription,
     substitution,
+    utilization,
     zero_markup,
 )
 from .registry import INDICATORS as _INDICATORS  # noqa: E402

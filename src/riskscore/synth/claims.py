@@ -24,6 +24,7 @@ ENC_FAMS = (
     "over_testing",
     "duplicate_charging",
     "identity_fraud",
+    "abnormal_utilization",
 )
 LINE_FAMS = ("over_prescription", "restricted_items", "substitution", "zero_markup")
 

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 from riskscore.errors import RiskscoreError
 from riskscore.paths import NHSA_RULES_DIR
 from riskscore.synth import registry as reg
+from riskscore.synth import utilization as ut
 from riskscore.synth.catalogue import Catalogue, load_catalogue
 from riskscore.synth.claims import (
     BIT,
@@ -84,6 +85,17 @@ class SynthConfig:
         ``parquet`` or ``csv`` for the claims and other large tables.
     progress : bool
         Show a tqdm progress bar on stderr.
+    tables : str
+        ``all`` (every table) or ``first-extract``: only ``mdtrt_d``, ``setl_d``,
+        ``setl_list_diag_d``, ``institutions`` and ``credit_ratings`` (a bureau's first
+        extract); only the utilisation abuses are planted then (the other families would
+        leave no trace in those tables).
+    utilization : bool, optional
+        Plant the utilisation abuses (:mod:`riskscore.synth.utilization`); default: only
+        with ``tables="first-extract"``.
+    strength : str
+        ``default`` or ``subtle`` intensity of the utilisation abuses (subtle: violators
+        within 1.5–2 × their peers).
     """
 
     institutions: int = 300
@@ -96,6 +108,9 @@ class SynthConfig:
     background: float = 0.004
     fmt: str = "parquet"
     progress: bool = True
+    tables: str = "all"
+    utilization: bool | None = None
+    strength: str = "default"
 
     def resolved(self) -> SynthConfig:
         if self.institutions < 20:
@@ -104,6 +119,10 @@ class SynthConfig:
             raise RiskscoreError(f"--prevalence {self.prevalence}: expected a share in (0, 0.5)")
         if self.fmt not in ("parquet", "csv"):
             raise RiskscoreError(f"--format {self.fmt}: expected parquet or csv")
+        if self.tables not in ("all", "first-extract"):
+            raise RiskscoreError(f"--tables {self.tables}: expected all or first-extract")
+        if self.strength not in ("default", "subtle"):
+            raise RiskscoreError(f"--intensity {self.strength}: expected default or subtle")
         fl = self.fee_lines or 1500 * self.institutions
         if fl < 200 * self.institutions:
             raise RiskscoreError(
@@ -121,6 +140,9 @@ class SynthConfig:
             self.background,
             self.fmt,
             self.progress,
+            self.tables,
+            self.tables == "first-extract" if self.utilization is None else self.utilization,
+            self.strength,
         )
 
 
@@ -406,6 +428,8 @@ def plan_province(pv: Province) -> list[InstCtx]:
     # violators
     lo, hi = cfg.intensity
     for f in FAMS:
+        if f not in FAMILY_TYPES:  # planted by a module of its own (synth/utilization.py)
+            continue
         elig = []
         for c in ctxs:
             if c.decoy or c.mtype not in FAMILY_TYPES[f]:
@@ -416,6 +440,8 @@ def plan_province(pv: Province) -> list[InstCtx]:
                 continue
             elig.append(c.i)
         k = min(len(elig), max(MIN_VIOLATORS, int(round(cfg.prevalence * len(elig)))))
+        if cfg.tables == "first-extract":  # these families leave no trace in a first extract
+            k = 0
         frng = rng_for(cfg.seed, 5, FAMS.index(f))
         chosen = sorted(frng.choice(elig, size=k, replace=False).tolist()) if k else []
         for i in chosen:
@@ -1684,8 +1710,11 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     out.mkdir(parents=True, exist_ok=True)
     pv = Province(cfg, Path(rules_dir) if rules_dir else NHSA_RULES_DIR)
     ctxs = plan_province(pv)
+    ut_plan = ut.plan(ctxs, cfg.seed, cfg.prevalence, cfg.strength) if cfg.utilization else {}
+    first = cfg.tables == "first-extract"
     ext = "parquet" if cfg.fmt == "parquet" else "csv"
     big = ("mdtrt_d", "setl_d", "fee_list_d", "setl_list_diag_d")
+    written = tuple(t for t in big if not (first and t == "fee_list_d"))
     schemas = {
         t: _schema(t)
         for t in (
@@ -1697,14 +1726,16 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
             "drug_prices",
         )
     }
-    sinks = {t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt) for t in big}
+    sinks = {t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt) for t in written}
     # persons
-    ps = TableSink(out / f"psn_info_b.{ext}", schemas["psn_info_b"], cfg.fmt)
+    ps = None if first else TableSink(out / f"psn_info_b.{ext}", schemas["psn_info_b"], cfg.fmt)
     pv.build_persons(ps)
-    ps.close()
+    if ps is not None:
+        ps.close()
     proc_sinks = {
         t: TableSink(out / f"{t}.{ext}", schemas[t], cfg.fmt)
-        for t in ("purchases", "procurement_agreements", "stock_moves", "drug_prices")
+        for t in (() if first else ("purchases", "procurement_agreements", "stock_moves"))
+        + (() if first else ("drug_prices",))
     }
     bo = BlockOutput()
     enc0 = 0
@@ -1729,20 +1760,29 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
                 sp.elig_ok[:] = False
                 enc = Enc.concat([enc, sp])
             enc = plant_encounters(pv, rng, c, enc, b)
+            urng = rng_for(cfg.seed, 300, c.i, b) if c.i in ut_plan else None
+            if urng is not None:
+                enc = ut.plant_encounters(pv, urng, c, enc, ut_plan[c.i], c.nblocks, cfg.year)
             # order encounters by time so ids follow the calendar
             order = np.lexsort((enc.psn, enc.day))
             enc = enc.take(order)
             ln = build_lines(pv, rng, c, enc)
             ln = plant_lines(pv, rng, c, enc, ln, b)
+            if urng is not None:
+                ln = ut.plant_lines(urng, c, enc, ln, ut_plan[c.i])
             t = block_tables(pv, rng, c, enc, ln, enc0, line0, bo)
             enc0 += len(enc)
             line0 += t["fee_list_d"].num_rows
-            for name in big:
+            for name in written:
                 sinks[name].write(_fit(t[name], schemas[name]))
             stock.append(t["stock"])
             if bar is not None:
                 bar.update(1)
-        proc = procurement_tables(pv, c, stock, counters, bo, rng_for(cfg.seed, 200, c.i))
+        proc = (
+            {}
+            if first
+            else procurement_tables(pv, c, stock, counters, bo, rng_for(cfg.seed, 200, c.i))
+        )
         for name, df in proc.items():
             if df is not None and len(df):
                 proc_sinks[name].write(
@@ -1759,12 +1799,42 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     for name, s in {**sinks, **proc_sinks}.items():
         s.close()
         rows[name] = s.rows
-    rows["psn_info_b"] = cfg.persons
+    if not first:
+        rows["psn_info_b"] = cfg.persons
     # registries
     inst = pv.inst
     write_csv(inst[reg.INSTITUTION_COLUMNS], out / "institutions.csv")
     rrng = rng_for(cfg.seed, 9)
     insp = reg.make_inspectors(rrng, len(inst), cfg.year)
+    if first:
+        risk = np.array([len(c.violator) for c in ctxs], float)
+        write_csv(reg.make_credit(rrng, inst, risk, cfg.year), out / "credit_ratings.csv")
+        rows.update(institutions=len(inst))
+    _write_truth(out, ctxs, bo, ut_plan, pv, first, insp, rrng, rows)
+    viol = {f: sum(1 for c in ctxs if f in c.violator) for f in FAMS}
+    decoys = sorted((c.code, c.decoy) for c in ctxs if c.decoy)
+    dk = {}
+    for _code, kind in decoys:
+        dk[kind] = dk.get(kind, 0) + 1
+    return SynthSummary(out=out, rows=rows, violators=viol, decoys=dk)
+
+
+def _write_truth(out, ctxs, bo, ut_plan, pv, first, insp, rrng, rows) -> None:
+    """Registries of the full layout (unless a first extract) and the truth files."""
+    cfg = pv.cfg
+    inst = pv.inst
+    if ut_plan:
+        ut_rows = [
+            (ctxs[i].code, a, round(r, 4), round(p, 4)) for i, (a, r, p) in sorted(ut_plan.items())
+        ]
+        pd.DataFrame(
+            ut_rows, columns=["fixmedins_code", "abuse", "ratio", "churn_share"]
+        ).sort_values("fixmedins_code").to_csv(
+            out / "truth_utilization.csv", index=False, lineterminator="\n"
+        )
+    if first:
+        _write_truth_files(out, ctxs, bo, cfg)
+        return
     write_csv(
         insp[
             [
@@ -1781,6 +1851,10 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
     risk = np.array([len(c.violator) for c in ctxs], float)
     write_csv(reg.make_credit(rrng, inst, risk, cfg.year), out / "credit_ratings.csv")
     rows.update(institutions=len(inst), inspectors=len(insp))
+    _write_truth_files(out, ctxs, bo, cfg)
+
+
+def _write_truth_files(out, ctxs, bo, cfg) -> None:
     # truth
     truth = sorted((c.code, f) for c in ctxs for f in c.violator)
     pd.DataFrame(truth, columns=["fixmedins_code", "family"]).to_csv(
@@ -1828,8 +1902,3 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
             "improper_amount": amount,
         }
     ).to_csv(out / "truth_outcomes.csv", index=False, lineterminator="\n", float_format="%.2f")
-    viol = {f: sum(1 for c in ctxs if f in c.violator) for f in FAMS}
-    dk = {}
-    for _code, kind in decoys:
-        dk[kind] = dk.get(kind, 0) + 1
-    return SynthSummary(out=out, rows=rows, violators=viol, decoys=dk)

@@ -1,0 +1,152 @@
+"""abnormal_utilization (异常诊疗与费用): indicators on a hand-made world, first-extract synth.
+
+The expected numerators are written out from the world in ``indicator_world.world_utilization``
+(indirect standardisation: per institution ``numerator = O × N / E`` for amounts and
+``p̄ × O × N / E`` for counts, ``denominator = N`` units).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from indicator_world import world_utilization
+from riskscore.indicators import INDICATORS, compute_indicators
+
+UT = [i.id for i in INDICATORS if i.family == "abnormal_utilization"]
+
+
+@pytest.fixture(scope="module")
+def res():
+    return compute_indicators(world_utilization().tables(), progress=False, only=UT)
+
+
+def val(res, ind, inst):
+    v = res.values
+    row = v[(v.indicator_id == ind) & (v.fixmedins_code == inst)]
+    assert len(row) == 1, (ind, inst)
+    return float(row.numerator.iloc[0]), float(row.denominator.iloc[0])
+
+
+def test_every_indicator_runs_and_is_documented(res):
+    assert res.skipped == []
+    assert set(res.computed) == set(UT)
+    assert len(UT) >= 12
+
+
+def test_length_of_stay_indirectly_standardised(res):
+    # cells: J18 (10, 10, 2, 2) mean 6; I63 (8, 2) mean 5; K80 3; Z51 2
+    assert val(res, "ut_length_of_stay", "H1") == pytest.approx((25 * 4 / 17, 4))
+    assert val(res, "ut_length_of_stay", "H2") == pytest.approx((14 * 4 / 22, 4))
+    ev = res.evidence[res.evidence.indicator_id == "ut_length_of_stay"]
+    assert ev.empty  # the longest stay is 10 days against 6 expected: below 2×
+
+
+def test_any_cause_readmissions(res):
+    # 15 days: U6 (10 days after U3, other hospital and diagnosis); U7 is planned (Z51)
+    assert val(res, "ut_readmit_15d", "H1") == pytest.approx((1 * (1 / 8) * 4 / 1, 4))
+    assert val(res, "ut_readmit_15d", "H2") == pytest.approx((0, 4))
+    # 30 days: U6 and U8 (22 days after U2); cells K80 1/1, I63 1/2
+    assert val(res, "ut_readmit_30d", "H1") == pytest.approx((0.25 * 4 / 1, 4))
+    assert val(res, "ut_readmit_30d", "H2") == pytest.approx((0.25 * 4 / 1.0, 4))
+    ev = res.evidence[res.evidence.indicator_id == "ut_readmit_30d"]
+    assert sorted(ev.record_id) == ["U6", "U8"]
+
+
+def test_cost_per_encounter_nets_refunds(res):
+    # cells: J18×21 (3000, 1000, 1000, 1000) mean 1500; I63, K80, Z51 1000; J06×11
+    # (80, 100, 100, 200) mean 120 (O1 = 100 − 20 refund)
+    assert val(res, "ut_cost_per_encounter", "H1") == pytest.approx((6200 * 5 / 5120, 5))
+    assert val(res, "ut_cost_per_encounter", "H2") == pytest.approx((4000 * 4 / 5000, 4))
+    assert val(res, "ut_cost_per_encounter", "C1") == pytest.approx((280 * 3 / 360, 3))
+    ev = res.evidence[res.evidence.indicator_id == "ut_cost_per_encounter"]
+    assert set(ev.record_id) == {"U1"}  # 3000 ≥ 2 × 1500
+
+
+def test_month_end_and_holiday_settlements(res):
+    # month end: O1 (03-30) and O3 (02-26 in a 28-day February); refund rows are not counted
+    assert val(res, "ut_month_end_settlements", "C1") == pytest.approx((2 * (2 / 12) * 3 / 1.5, 3))
+    assert val(res, "ut_month_end_settlements", "H1") == pytest.approx((0, 5))
+    # holiday: O4 on 2025-10-03 (国庆)
+    assert val(res, "ut_holiday_settlements", "H1") == pytest.approx((1 * (1 / 12) * 5 / 0.25, 5))
+    assert val(res, "ut_holiday_settlements", "C1") == pytest.approx((0, 3))
+
+
+def test_encounters_per_person(res):
+    # units institution × person × med_type; cells (med_type, dx group): (21, J18) mean 1.25
+    assert val(res, "ut_encounters_per_person", "H1") == pytest.approx(
+        (5 * 4 / (1.25 + 1.25 + 1 + 4 / 3), 4)
+    )
+
+
+def test_fee_shares_and_physician(res):
+    # drug share cell J06×11: drugs 170 of 480; C1 has 170 of its 280
+    share = 170 / 480
+    assert val(res, "ut_drug_share", "C1") == pytest.approx((170 * 3 / (280 * share), 3))
+    # physician: C1 D1 2 of 3 encounters; H1 D3 and D4 tie (smallest code wins): 1 of 2
+    assert val(res, "ut_top_physician_share", "C1") == (2, 3)
+    assert val(res, "ut_top_physician_share", "H1") == (1, 2)
+
+
+def test_first_extract_shape_skips_only_fee_indicators():
+    t = world_utilization().tables()
+    t = {k: v for k, v in t.items() if k in ("mdtrt_d", "setl_d", "institutions")}
+    r = compute_indicators(t, progress=False, only=UT)
+    skipped = {i for i, _why in r.skipped}
+    assert skipped == {
+        "ut_drug_share",
+        "ut_consumable_share",
+        "ut_test_share",
+        "ut_top_physician_share",
+    }
+    assert all("fee_list_d" in why for _i, why in r.skipped)
+
+
+def test_main_diagnosis_from_the_settlement_list():
+    t = world_utilization().tables()
+    dx = t["mdtrt_d"][["mdtrt_id", "dscg_maindiag_code"]]
+    t["mdtrt_d"] = t["mdtrt_d"].drop(columns=["dscg_maindiag_code"])
+    t["setl_list_diag_d"] = pd.DataFrame(
+        {
+            "setl_id": "S" + dx.mdtrt_id,
+            "diag_type": "1",
+            "diag_code": dx.dscg_maindiag_code,
+            "maindiag_flag": "1",
+        }
+    )
+    a = compute_indicators(world_utilization().tables(), progress=False, only=["ut_length_of_stay"])
+    b = compute_indicators(t, progress=False, only=["ut_length_of_stay"])
+    pd.testing.assert_frame_equal(a.values, b.values)
+
+
+def test_holidays_outside_the_table_skip():
+    t = world_utilization().tables()
+    s = t["setl_d"].copy()
+    s["setl_time"] = pd.to_datetime(s["setl_time"]).map(lambda x: x.replace(year=2031))
+    t["setl_d"] = s
+    r = compute_indicators(t, progress=False, only=["ut_holiday_settlements"])
+    assert r.skipped and "2031" in r.skipped[0][1]
+
+
+def test_first_extract_province_scores_without_error(tmp_path):
+    """A folder with only mdtrt_d, setl_d, setl_list_diag_d, institutions and credit scores."""
+    from riskscore.cli import main
+    from riskscore.contract import FAMILIES
+    from riskscore.synth import SynthConfig, generate
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    cfg = SynthConfig(
+        institutions=80, seed=3, fee_lines=80 * 600, progress=False, tables="first-extract"
+    )
+    generate(data, cfg)
+    assert main(["score", "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    assert set(FAMILIES) <= set(s.columns)
+    inst = pd.read_csv(data / "institutions.csv", dtype=str)
+    assert sorted(s.fixmedins_code) == sorted(inst.fixmedins_code)
+    assert s.abnormal_utilization.between(0, 1).all() and s.abnormal_utilization.max() > 0
+    # planted institutions rank above the others on the family (a loose check; the floor
+    # on 300-institution provinces is the slow test below)
+    truth = set(pd.read_csv(data / "truth.csv", dtype=str).fixmedins_code)
+    y = s.fixmedins_code.isin(truth)
+    assert s.abnormal_utilization[y].mean() > s.abnormal_utilization[~y].mean()
