@@ -51,8 +51,9 @@ def make_province(root: Path, *, n: int = 600, seed: int = 5) -> tuple[Path, Pat
     scores = pd.DataFrame(
         {"fixmedins_code": codes, "risk_score": score, "tier": tiers, "expected_loss": score * 1000}
     )
+    frng = np.random.default_rng([seed, 1])  # family columns: own stream (any number of families)
     for f in fams:
-        scores[f] = rng.random(n)
+        scores[f] = frng.random(n)
     scores["over_prescription"] = y * 0.5 + rng.random(n) * 0.7
     score_dir = root / "score"
     score_dir.mkdir(exist_ok=True)

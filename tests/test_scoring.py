@@ -184,6 +184,8 @@ def test_family_and_composite_auc_on_known_labels(province):
     out = RiskScorer().fit(values, inst).score(values, inst, exposure)
     res = family_auc(out, truth)
     for f in FAMILIES:
+        if f == "abnormal_utilization":  # not in this hand-made province (test_utilization.py)
+            continue
         assert res[f] is not None
         assert res[f] >= 0.95, (f, res[f])
     assert res["any"] >= 0.90
