@@ -75,20 +75,38 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--by-region", action="store_true", help="peer groups also by region (分区域比较)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    from riskscore.commands.validate import add_engine_options
+
+    add_engine_options(p, spark=True)
     p.set_defaults(func=run)
 
 
+_SESSION: dict = {}
+"""Engine options of the current run (``--engine``, ``--memory``, ``--spill-dir``,
+``--spark-master``), set by :func:`run`; every folder loaded gets its own session."""
+_OPEN: list = []
+
+
 def _load(data_dir: Path):
-    from riskscore.io import load_folder
+    """Load a data folder through the engine: claims stay in DuckDB/Spark (Ibis tables),
+    the registry and the other small tables are pandas frames."""
+    from riskscore.indicators.engine import USED_TABLES
+    from riskscore.io.engine import ENGINE_TABLES, EngineSession, load_folder_engine
 
     if not data_dir.is_dir():
         raise ContractError(f"{data_dir}: data folder not found")
-    ds = load_folder(data_dir)
+    es = EngineSession(**_SESSION)
+    _OPEN.append(es)
+    ds = load_folder_engine(data_dir, es)
     if "institutions" not in ds.tables:
         raise ContractError(
             f"{data_dir}: required table institutions absent; expected institutions.csv"
         )
-    tables = {name: t.data for name, t in ds.tables.items()}
+    claims = [n for n in ds.tables if n in ENGINE_TABLES and n in USED_TABLES]
+    tables = dict(ds.ibis_tables(claims))
+    for name in ds.tables:
+        if name not in ENGINE_TABLES:
+            tables[name] = ds.frame(name)
     return ds, tables
 
 
@@ -205,6 +223,22 @@ def _summary(lang, scores, res, skipped_extra, warn_lines, out, seed, ref_dir, n
 
 
 def run(args: argparse.Namespace) -> int:
+
+    _SESSION.clear()
+    _SESSION.update(
+        engine=args.engine,
+        memory=getattr(args, "memory", None),
+        spill_dir=getattr(args, "spill_dir", None),
+        spark_master=getattr(args, "spark_master", None),
+    )
+    try:
+        return _run_locked(args)
+    finally:
+        while _OPEN:
+            _OPEN.pop().close()
+
+
+def _run_locked(args: argparse.Namespace) -> int:
     from riskscore.outputs import OutputLock, check_out_dir
 
     if args.evidence_per_indicator < 0:

@@ -228,11 +228,22 @@ def spark_session(master: str | None = None, memory: str | None = None):
             "engine spark: pyspark is not installed; install riskscore[spark] or use --engine duckdb"
         ) from exc
     if _SPARK is None:
+        builder = SparkSession.builder.master(
+            master or os.environ.get("RISKSCORE_SPARK_MASTER", "local[2]")
+        )
+        if memory:  # a DuckDB-style size ("4.0GB") → Spark's ("4096m")
+            import re
+
+            m = re.fullmatch(r"([\d.]+)(KB|MB|GB|TB)", memory.upper())
+            if m:
+                mb = (
+                    float(m.group(1))
+                    * {"KB": 1 / 1024, "MB": 1, "GB": 1024, "TB": 1 << 20}[m.group(2)]
+                )
+                builder = builder.config("spark.driver.memory", f"{max(512, int(mb))}m")
+                builder = builder.config("spark.executor.memory", f"{max(512, int(mb))}m")
         _SPARK = (
-            SparkSession.builder.master(
-                master or os.environ.get("RISKSCORE_SPARK_MASTER", "local[2]")
-            )
-            .appName("riskscore-indicators")
+            builder.appName("riskscore-indicators")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
@@ -244,9 +255,15 @@ def spark_session(master: str | None = None, memory: str | None = None):
 
 
 class _Backend:
-    def __init__(self, engine: str):
+    def __init__(self, engine: str, con=None):
         self.engine = engine
-        if engine == "duckdb":
+        self._own = con is None
+        if con is not None:  # an engine session's connection (riskscore.io.engine)
+            self.con = con
+            self._spark = getattr(con, "_session", None)
+            if engine == "spark" and self._spark is None:
+                self._spark = spark_session()
+        elif engine == "duckdb":
             self.con = ibis.duckdb.connect()
             self._spark = None
             mem = os.environ.get("RISKSCORE_DUCKDB_MEMORY")
@@ -295,7 +312,7 @@ class _Backend:
         if self.engine == "spark":
             for v in self._views:
                 self._spark.catalog.dropTempView(v)
-        else:
+        elif self._own:
             self.con.disconnect()
 
 
@@ -318,6 +335,9 @@ def _load_tables(source, backend: _Backend, read_parquet_direct: bool) -> tuple[
         out = {}
         for name, df in source.items():
             if name not in USED_TABLES or df is None:
+                continue
+            if isinstance(df, ibis.expr.types.Table):  # already in the engine
+                out[name] = _typed(name, df)
                 continue
             if not isinstance(df, pd.DataFrame):
                 raise RiskscoreError(
@@ -507,7 +527,13 @@ def compute_indicators(
     from . import families  # noqa: F401  (registers the indicators)
 
     params = load_rules(rules)
-    backend = _Backend(engine)
+    con = None
+    if isinstance(data_dir_or_tables, dict):
+        for t in data_dir_or_tables.values():
+            if isinstance(t, ibis.expr.types.Table):
+                con = t.get_backend()  # the load path's connection: claims never leave it
+                break
+    backend = _Backend(engine, con)
     try:
         tables, data_dir = _load_tables(data_dir_or_tables, backend, read_parquet_direct)
         if "mdtrt_d" not in tables:

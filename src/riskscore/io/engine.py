@@ -1025,13 +1025,15 @@ class EngineDataset:
             raise RiskscoreError(f"{name}: a claims table stays in the engine; use ibis_tables()")
         return t.data
 
-    def ibis_tables(self) -> dict:
+    def ibis_tables(self, names: list[str] | None = None) -> dict:
         """Table name → Ibis table of accepted rows (claims in the engine, small tables
         registered from pandas)."""
         from riskscore.indicators.engine import _coerce_frame
 
         out = {}
         for name, t in self.tables.items():
+            if names is not None and name not in names:
+                continue
             if isinstance(t, EngineTable):
                 out[name] = self.session.ibis.table(t.view)
             else:
