@@ -271,3 +271,57 @@ def test_items_from_policy_or_inspection_items_table(tmp_path):
     plan2 = build_plan(scores, pol, data_dir=data2)
     assert [it["item_id"] for it in plan2.summary["items"]] == ["T1"]
     assert plan2.summary["items"][0]["source"] == "table inspection_items"
+
+
+def test_floor_counts_inspections_or_distinct_institutions():
+    """Issue 12: the default policy's floor (全年抽查比例不少于10%) counts inspections (家次);
+    with two rounds and cap 2 the expected number of distinct institutions is below 10 %.
+    ``floor_counts: institutions`` draws no institution twice a year, so the planned
+    inspections are distinct institutions and meet the floor exactly."""
+    from riskscore.draw.core import DrawInputs, select_targets
+    from riskscore.draw.tickets import seed_from_randomness
+    from riskscore.policy import effective_annual_cap
+
+    scores = _scores({"A": 189, "B": 53, "C": 33, "D": 25})
+    pol = _policy()
+    assert pol["sampling"]["floor_counts"] == "inspections"
+    fl = build_plan(scores, pol).summary["floor"]
+    assert fl["counts"] == "inspections" and fl["planned_inspections"] >= 30
+    assert fl["expected_distinct_institutions"] < fl["planned_inspections"]
+    assert fl["expected_distinct_ratio"] < 0.10  # the weaker reading of 10 %
+    strict = _policy(**{"sampling.floor_counts": "institutions"})
+    assert effective_annual_cap(strict) == 1
+    plan = build_plan(scores, strict)
+    fs = plan.summary["floor"]
+    assert fs["counts"] == "institutions"
+    assert fs["expected_distinct_institutions"] == pytest.approx(fs["planned_inspections"])
+    assert fs["planned_inspections"] >= 30 and fs["met"]
+    for t, st in plan.summary["strata"].items():
+        assert st["pi_annual"] == pytest.approx(st["n_h"] / st["N_h"]), t
+    # the draw of both rounds with the policy's effective cap: distinct = planned, exactly
+    frame = dict(zip(scores["fixmedins_code"], scores["tier"], strict=True))
+    for k in range(5):
+        seed = seed_from_randomness(f"floor; {k}")
+        previous: dict = {}
+        for r in (1, 2):
+            inp = DrawInputs(
+                year=2025,
+                round_index=r,
+                round_name=str(r),
+                draw_date="2025-04-01",
+                frame=frame,
+                n_round={t: st["n_h_rounds"][r - 1] for t, st in plan.summary["strata"].items()},
+                previous=dict(previous),
+                annual_cap=effective_annual_cap(strict),
+                inspectors=[],
+                conflicts={},
+                team_size=2,
+                joint_units=[],
+                min_per_unit=0,
+            )
+            _s, selected, _t = select_targets(seed, inp)
+            for c in (c for v in selected.values() for c in v):
+                previous[c] = previous.get(c, 0) + 1
+        assert len(previous) == fs["planned_inspections"]
+    with pytest.raises(PolicyError, match="floor_counts"):
+        _policy(**{"sampling.floor_counts": "both"})

@@ -45,7 +45,7 @@ import pandas as pd
 
 from riskscore import __version__
 from riskscore.errors import PolicyError, RiskscoreError
-from riskscore.policy import TIERS, load_policy, team_size
+from riskscore.policy import TIERS, effective_annual_cap, load_policy, team_size
 
 SCORE_COLUMNS = ("fixmedins_code", "risk_score", "tier", "expected_loss")
 
@@ -289,7 +289,8 @@ def build_plan(
         When the policy is infeasible; the message names the binding constraint.
     """
     s = policy["sampling"]
-    cap = s["annual_cap"]
+    cap = effective_annual_cap(policy)
+    floor_counts = s.get("floor_counts", "inspections")
     rounds = policy["rounds"]
     shares = [r["share"] for r in rounds]
     k = team_size(policy)
@@ -437,6 +438,7 @@ def build_plan(
 
     # per-institution probabilities
     pi_h = {t: annual_inclusion_probability(sizes[t], n_hr[t], cap) for t in TIERS}
+    expected_distinct = float(sum(sizes[t] * pi_h[t] for t in TIERS))
     out = df.copy()
     on = (out["in_frame"] == 1).to_numpy()
     tier = out["tier"].astype(str)
@@ -544,6 +546,16 @@ def build_plan(
         "annual_cap": cap,
         "floor": {
             "overall_floor": s["overall_floor"],
+            "counts": floor_counts,
+            "guarantee": (
+                "distinct institutions: no institution is drawn twice a year, so the "
+                "planned inspections are distinct institutions"
+                if floor_counts == "institutions"
+                else "inspections (家次): an institution may be drawn in several rounds, "
+                "so distinct institutions can fall below the floor"
+            ),
+            "expected_distinct_institutions": expected_distinct,
+            "expected_distinct_ratio": expected_distinct / n_frame,
             "required_inspections": floor_n,
             "planned_inspections": total,
             "planned_ratio": total / n_frame,

@@ -31,7 +31,10 @@ Structure (all keys required unless marked optional)::
       score_quantiles: {B: 0.50, C: 0.80, D: 0.95}   # read by the scoring step
       credit_adjust: {A: -1, B: 0, C: 1, D: 1}
     sampling:
-      overall_floor: float in [0, 1]   # expected inspections ≥ floor × N
+      overall_floor: float in [0, 1]   # planned inspections (or institutions) ≥ floor × N
+      floor_counts: inspections | institutions   # (default inspections) what the floor counts:
+                                       # inspections (家次) or distinct institutions (家); with
+                                       # institutions no institution is drawn twice a year
       floor_action: error | scale      # scale: raise all non-exempt tier rates proportionally
       tier_probabilities: {A: p, B: p, C: p, D: p}   # expected inspections per institution-year
       exempt: [tiers]                  # explicit exemptions (probability 0), warned about
@@ -225,6 +228,14 @@ def validate_policy(raw: Any, where: str = "policy") -> dict:
         _fail(where, "sampling.overall_floor", "a share in [0, 1] (0.10 = 10 %)", fl)
     s["overall_floor"] = float(fl)
     s.setdefault("floor_action", "error")
+    s.setdefault("floor_counts", "inspections")
+    if s["floor_counts"] not in ("inspections", "institutions"):
+        _fail(
+            where,
+            "sampling.floor_counts",
+            "'inspections' (家次) or 'institutions' (distinct institutions, 家)",
+            s["floor_counts"],
+        )
     if s["floor_action"] not in ("error", "scale"):
         _fail(where, "sampling.floor_action", "'error' or 'scale'", s["floor_action"])
     cap = s.get("annual_cap")
@@ -445,3 +456,17 @@ def team_size(policy: dict) -> int:
     tm = policy["teams"]
     joint = tm["joint"]
     return max(tm["min_size"], joint["min_per_unit"] * len(joint["units"]))
+
+
+def effective_annual_cap(policy: dict) -> int:
+    """Inspections of one institution per year in the regular draw (年度抽查上限).
+
+    ``sampling.annual_cap``, or 1 when the floor counts distinct institutions
+    (``sampling.floor_counts: institutions``): then no institution is drawn twice in a year,
+    so the planned number of inspections *is* the number of distinct institutions inspected
+    and the floor is met exactly, not only in expectation.
+    """
+    s = policy["sampling"]
+    if s.get("floor_counts", "inspections") == "institutions":
+        return 1
+    return int(s["annual_cap"])

@@ -47,6 +47,12 @@ def _run(args, run_plan, plan_notice) -> int:
         + (f", rates scaled ×{fl['scaled_by']:.3f}" if fl["scaled_by"] != 1 else "")
         + f") → {args.out}"
     )
+    counts = fl.get("counts", "inspections")
+    print(
+        f"  floor counts {counts} (下限按{'机构数（家）' if counts == 'institutions' else '检查家次'}"
+        f"计); expected distinct institutions {fl['expected_distinct_institutions']:.1f} "
+        f"({fl['expected_distinct_ratio']:.1%})"
+    )
     for t, st in s["strata"].items():
         print(
             f"  tier {t}: N={st['N_h']} n={st['n_h']} rounds={st['n_h_rounds']} pi={st['pi_annual']:.4f}"

@@ -54,7 +54,7 @@ from riskscore.draw.core import (
 from riskscore.draw.tickets import canonical_randomness, seed_from_randomness
 from riskscore.errors import RiskscoreError, VerificationError
 from riskscore.outputs import OutputLock, atomic_write_bytes, people_csv_bytes, unneutralise
-from riskscore.policy import team_size, validate_policy
+from riskscore.policy import effective_annual_cap, team_size, validate_policy
 
 ALGORITHM = (
     "riskscore-draw/1: stratified SRS by tier, lowest SHA-256 tickets; teams by lowest tickets"
@@ -400,7 +400,7 @@ def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
         frame=frame,
         n_round=n_round,
         previous=previous,
-        annual_cap=policy["sampling"]["annual_cap"],
+        annual_cap=effective_annual_cap(policy),
         inspectors=inspectors,
         conflicts=conflicts,
         team_size=team_size(policy),

@@ -142,6 +142,22 @@ TEXT: dict[str, tuple[str, str]] = {
         "every institution keeps a non-zero probability ({zero}). Expected inspections over the "
         "year: {expected}, an expected sampling ratio of {ratio:.1%} (floor {floor:.0%}).",
     ),
+    "ap.floor_counts.inspections": (
+        "抽查比例下限按检查家次计：同一机构可能在不同批次被重复抽中，预期被检查的不同机构"
+        "{distinct}家（{ratio:.1%}）；如需保证不同机构数不低于{floor:.0%}，在政策中设置 "
+        "floor_counts: institutions。",
+        "The floor counts inspections: an institution may be drawn in more than one round, so "
+        "the expected number of distinct institutions inspected is {distinct} ({ratio:.1%}); "
+        "set floor_counts: institutions in the policy to guarantee {floor:.0%} distinct "
+        "institutions.",
+    ),
+    "ap.floor_counts.institutions": (
+        "抽查比例下限按机构数计：全年同一机构不重复抽取，计划检查的{distinct}家均为不同机构"
+        "（{ratio:.1%}，下限{floor:.0%}）。",
+        "The floor counts distinct institutions: no institution is drawn twice in the year, so "
+        "the planned {distinct} inspections are distinct institutions ({ratio:.1%}, floor "
+        "{floor:.0%}).",
+    ),
     "ap.zero_ok": ("无豁免机构", "no exemptions"),
     "ap.zero_bad": (
         "注意：{k}家机构抽中概率为零，无法纳入全市估计",

@@ -110,6 +110,10 @@ def key_figures(inputs: ReportInputs) -> dict:
         "policy": pol.get("title", pol.get("policy_id", "")),
         "n_zero": int((df["pi"] <= 0).sum()),
         "year": int(plan.get("year", year_of(inputs, pol))),
+        "floor_counts": str(floor.get("counts", "inspections")),
+        "expected_distinct": float(
+            floor.get("expected_distinct_institutions", float(df["pi"].sum()))
+        ),
     }
 
 
@@ -168,6 +172,15 @@ def section_summary(inputs: ReportInputs) -> dict:
             expected=d.fmt_count(k["expected_inspections"]),
             ratio=k["sampling_ratio"],
             floor=k["floor"],
+        )
+    )
+    d.narrative(
+        t(
+            f"ap.floor_counts.{k['floor_counts']}",
+            lang,
+            floor=k["floor"],
+            distinct=d.fmt_count(k["expected_distinct"]),
+            ratio=k["expected_distinct"] / k["n_frame"] if k["n_frame"] else 0.0,
         )
     )
     return k
