@@ -276,3 +276,14 @@ def test_verify_draw_library_call_names_the_notice(drawn, tmp_path):
     p.write_bytes(p.read_bytes().replace("检查组".encode(), "检査组".encode(), 1))
     with pytest.raises(VerificationError, match=r"notices/draw_notice\.csv"):
         verify_draw(d)
+
+
+def test_audit_copy_holds_no_scores(drawn):
+    """docs/draw.md §8: tiers and π are in the audit copy, risk scores nowhere."""
+    for p in drawn.rglob("*"):
+        if p.is_file():
+            text = p.read_text(encoding="utf-8-sig")
+            assert "risk_score" not in text and "expected_loss" not in text, p
+    notice = (drawn / "notices" / "draw_notice.csv").read_text(encoding="utf-8-sig")
+    frame = read_csv_bytes((drawn / "frame.csv").read_bytes(), "f", ["pi"])
+    assert not any(f",{r['pi']}," in notice for r in frame)  # no π in the notice

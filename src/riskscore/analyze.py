@@ -823,15 +823,18 @@ def analyze(
     )
     est = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    est.to_csv(out_dir / "estimates.csv", index=False, encoding="utf-8")
+    from riskscore.outputs import begin_outputs
+
+    # analysis.json says "incomplete" until every table is written (completion record)
+    begin_outputs(out_dir, "analysis.json", "riskscore analyze")
+    _people_csv(est, out_dir / "estimates.csv")
     main_design = designs[sorted(designs)[0]] if multi else designs[""]
     tiers = pd.concat(
         [d.tier_table().assign(round=r) for r, d in designs.items()], ignore_index=True
     )
     if not multi:
         tiers = tiers.drop(columns="round")
-    tiers.to_csv(out_dir / "hit_rate_by_tier.csv", index=False, encoding="utf-8")
+    _people_csv(tiers, out_dir / "hit_rate_by_tier.csv")
 
     written = ["estimates.csv", "hit_rate_by_tier.csv"]
     notes = []
@@ -841,23 +844,23 @@ def analyze(
         prec = indicator_precision(
             main_design, scores, indicators=inds, flag_quantile=flag_quantile
         )
-        prec.to_csv(out_dir / "indicator_precision.csv", index=False, encoding="utf-8")
+        _people_csv(prec, out_dir / "indicator_precision.csv")
         cal = calibration(main_design, scores)
-        cal.to_csv(out_dir / "calibration.csv", index=False, encoding="utf-8")
+        _people_csv(cal, out_dir / "calibration.csv")
         written += ["indicator_precision.csv", "calibration.csv"]
         if multi:
             notes.append(f"precision and calibration use round {sorted(designs)[0]}")
     else:
         notes.append("no --scores: indicator_precision.csv and calibration.csv not written")
     tracker = rectification_tracker(results, as_of)
-    tracker.to_csv(out_dir / "rectification_tracker.csv", index=False, encoding="utf-8")
+    _people_csv(tracker, out_dir / "rectification_tracker.csv")
     all_codes = sorted(
         set().union(*[set(f["fixmedins_code"].astype(str)) for f in frames.values()])
     )
     credit = next_year_credit(
         results, all_codes, previous=_previous_ratings(data_dir), as_of=as_of, rule=credit_rule
     )
-    credit.to_csv(out_dir / "next_year_credit.csv", index=False, encoding="utf-8")
+    _people_csv(credit, out_dir / "next_year_credit.csv")
     written += ["rectification_tracker.csv", "next_year_credit.csv"]
 
     def get(scope, measure):
@@ -894,12 +897,23 @@ def analyze(
         "notes": notes,
         "min_inspected_per_tier": int(tiers["n_inspected"].min()) if len(tiers) else 0,
     }
-    (out_dir / "analysis.json").write_text(
+    from riskscore.outputs import atomic_write_text, sha256_file
+
+    summary["status"] = "complete"
+    summary["outputs_sha256"] = {f: sha256_file(out_dir / f) for f in written}
+    atomic_write_text(
+        out_dir / "analysis.json",
         json.dumps(_clean(summary), ensure_ascii=False, indent=2, default=_json_default),
-        encoding="utf-8",
     )
     summary["estimates"] = est
     return summary
+
+
+def _people_csv(df: pd.DataFrame, path: Path) -> None:
+    """A table for people: UTF-8 with BOM, text cells neutralised, written atomically."""
+    from riskscore.outputs import atomic_write_bytes, frame_csv_bytes
+
+    atomic_write_bytes(path, frame_csv_bytes(df))
 
 
 def _clean(o):

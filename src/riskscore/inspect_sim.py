@@ -457,8 +457,16 @@ def run_inspect_sim(
         window=round_window(manifest),
         items=items,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    res.to_csv(out_dir / "results.csv", index=False, encoding="utf-8")
+    from riskscore.outputs import (
+        atomic_write_bytes,
+        atomic_write_text,
+        begin_outputs,
+        frame_csv_bytes,
+        sha256_file,
+    )
+
+    begin_outputs(out_dir, "inspect_sim.json", "riskscore inspect-sim")
+    atomic_write_bytes(out_dir / "results.csv", frame_csv_bytes(res))  # BOM, neutralised
     meta = {
         "seed": seed,
         "complaints_requested": complaints,
@@ -470,7 +478,7 @@ def run_inspect_sim(
         "by_origin": {k: int(v) for k, v in res["origin"].value_counts().sort_index().items()},
         "violations_found": int(res["violation_found"].sum()),
     }
-    (out_dir / "inspect_sim.json").write_text(
-        json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    meta["status"] = "complete"
+    meta["outputs_sha256"] = {"results.csv": sha256_file(out_dir / "results.csv")}
+    atomic_write_text(out_dir / "inspect_sim.json", json.dumps(meta, ensure_ascii=False, indent=2))
     return res
