@@ -23,6 +23,7 @@ from riskscore.io import (
     parse_datetimes,
     parse_numbers,
 )
+from riskscore.io._load import PLACEHOLDER_IDS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -285,7 +286,7 @@ def test_parquet_typed_columns_in_small_batches_match_one_batch(tmp_path):
     n = 50
     md = pd.DataFrame(
         {
-            "mdtrt_id": np.arange(n) % 40,  # integers: ids 0..9 appear twice
+            "mdtrt_id": np.arange(n) % 40 + 1,  # integers: ids 1..10 appear twice (0 = placeholder)
             "psn_no": ["P"] * n,
             "fixmedins_code": ["H00001"] * n,
             "med_type": ["11"] * n,
@@ -578,7 +579,9 @@ NAME = st.text(
     min_size=1,
     max_size=12,
 )
-CODE = st.text(alphabet="0123456789ABCDEFH", min_size=1, max_size=14)
+CODE = st.text(alphabet="0123456789ABCDEFH", min_size=1, max_size=14).filter(
+    lambda c: c.lower() not in PLACEHOLDER_IDS  # "0", "00": placeholders, quarantined
+)
 FORMAT = st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "gz", "xlsx", "parquet"])
 
 
@@ -827,6 +830,7 @@ def test_load_folder_subset_of_tables(tmp_path):
     d = folder(tmp_path, fee_list_d=fee_lines())
     ds = load_folder(d, tables=["fee_list_d"])
     assert list(ds.tables) == ["fee_list_d"]
-    # referential checks still use the other files of the folder
-    assert ds.tables["fee_list_d"].skipped_checks == []
+    # referential checks still use the other files of the folder; setl_d is absent, so the
+    # settlement check is skipped and listed
+    assert ds.tables["fee_list_d"].skipped_checks == ["unknown_settlement (setl_d absent)"]
     assert "fee_list_d" in ds and "mdtrt_d" not in ds

@@ -236,7 +236,30 @@ def read_header(path: Path, known: frozenset[str] | None = None) -> tuple[list[s
         ) from None
     except Exception as exc:
         raise ContractError(f"{path}: unreadable {fmt} file ({_short(exc)})") from None
-    return [str(c) for c in cols], info
+    cols = [str(c) for c in cols]
+    _refuse_duplicate_names(path, cols)
+    return cols, info
+
+
+def _refuse_duplicate_names(path: Path, cols: list[str]) -> None:
+    """A column name given twice is refused in one line naming both positions.
+
+    pandas renames the second ``med_type`` of a CSV header to ``med_type.1``; a spreadsheet
+    keeps both names as they are.
+    """
+    import re
+
+    first: dict[str, int] = {}
+    for pos, c in enumerate(cols, start=1):
+        name = c.strip()
+        m = re.fullmatch(r"(.+)\.(\d+)", name)
+        base = m.group(1) if m and m.group(1).strip() in first else name
+        if base.strip() in first:
+            raise ContractError(
+                f"{path}: column '{base.strip()}' appears twice (columns {first[base.strip()]} "
+                f"and {pos}); expected each column once — remove or rename one"
+            )
+        first[name] = pos
 
 
 def _short(exc: Exception) -> str:

@@ -22,6 +22,7 @@ from riskscore.io._normalize import (
     parse_numbers,
     to_text,
 )
+from riskscore.io._privacy import safe_quarantine
 from riskscore.io.dictionaries import Dictionaries, default_dictionaries, usage_report
 
 REFERENCES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
@@ -33,6 +34,7 @@ REFERENCES: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "fee_list_d": (
         ("fixmedins_code", "institutions", "fixmedins_code", "unknown_institution"),
         ("mdtrt_id", "mdtrt_d", "mdtrt_id", "orphan_encounter"),
+        ("setl_id", "setl_d", "setl_id", "unknown_settlement"),
     ),
 }
 """Referential checks: table → (column, referenced table, referenced column, reason).
@@ -57,6 +59,11 @@ REASONS_DOC: dict[str, tuple[str, str]] = {
     "end_before_begin": ("结束早于开始", "end before begin"),
     "unknown_institution": ("机构编码不在名录库中", "fixmedins_code not in institutions"),
     "orphan_encounter": ("就诊ID不在就诊信息中", "mdtrt_id not in mdtrt_d"),
+    "unknown_settlement": ("结算ID不在结算信息中", "setl_id not in setl_d"),
+    "placeholder_id": (
+        "标识为占位值（-、0、null、无 等）",
+        "identifier is a placeholder (-, 0, null, 无 …)",
+    ),
     "code_precision_lost": (
         "编码精度丢失（科学计数法或经 Excel 数值化，不做“修复”）",
         "code lost digits (scientific notation or a number cell in Excel; never repaired)",
@@ -241,6 +248,8 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
                 _refuse_lost_key(spec, c, lost, s, state)
                 flag(f"code_precision_lost:{c.name}", lost)
             v = normalize_codes(s, c.zfill)
+            if _is_key_column(spec, c):
+                flag(f"placeholder_id:{c.name}", v.str.lower().isin(PLACEHOLDER_IDS))
             v = dicts.apply(spec.name, c.name, v, state.used)
             if c.allowed:
                 flag(f"not_allowed:{c.name}", v.notna() & ~v.isin(c.allowed))
@@ -327,6 +336,11 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
     accepted = data[~any_bad].reset_index(drop=True)
     return accepted, quarantine.reset_index(drop=True), counts
 
+
+PLACEHOLDER_IDS = frozenset(
+    {"-", "--", "—", "0", "00", "null", "none", "nan", "n/a", "na", "无", "空", "不详", "未知", "?"}
+)
+"""Identifier values that stand for "no value" in exports (compared lower-case after NFKC)."""
 
 KEY_PRECISION_SHARE = 0.5
 """A key column (table key, ``*_id``, ``psn_no``, ``fixmedins_code``) in which more than this
@@ -511,6 +525,7 @@ def load_one(
     writer = None
     out_path = None
     q_written = False
+    q_state: dict = {}
     if keep not in ("memory", None):
         out_path = Path(keep) / f"{spec.name}.parquet"
         out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -525,9 +540,8 @@ def load_one(
             if len(bad):
                 qparts.append(bad)
                 if quarantine_csv is not None:
-                    pii = [col for col in spec.pii_columns if col in bad.columns]
                     quarantine_csv.parent.mkdir(parents=True, exist_ok=True)
-                    bad.drop(columns=pii).to_csv(
+                    safe_quarantine(bad, spec, q_state).to_csv(
                         quarantine_csv,
                         mode="a" if q_written else "w",
                         header=not q_written,
@@ -584,7 +598,7 @@ def load_one(
         quarantine[SOURCE_ROW_COLUMN] = quarantine[SOURCE_ROW_COLUMN].astype("int64")
     if quarantine_csv is not None and not q_written:
         quarantine_csv.parent.mkdir(parents=True, exist_ok=True)
-        quarantine.drop(columns=[c for c in spec.pii_columns if c in quarantine.columns]).to_csv(
+        safe_quarantine(quarantine, spec, q_state).to_csv(
             quarantine_csv, index=False, encoding="utf-8-sig"
         )
     return TableResult(
@@ -718,8 +732,8 @@ class Dataset:
         written = {}
         for name, t in self.tables.items():
             q = t.quarantine
-            if not include_pii:
-                q = q.drop(columns=[c for c in t.spec.pii_columns if c in q.columns])
+            if not include_pii:  # contract pii columns and any column that looks personal
+                q = safe_quarantine(q, t.spec)
             target = out_dir / f"{name}.csv"
             q.to_csv(target, index=False, encoding="utf-8-sig")
             written[name] = target

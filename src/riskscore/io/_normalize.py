@@ -137,6 +137,9 @@ def normalize_codes(s: pd.Series, zfill: int | None = None) -> pd.Series:
         Codes in the pandas string dtype, missing as NaN.
     """
     t = to_text(s)
+    # full-width digits and letters (１４, Ｈ０１) → ASCII before any check (NFKC)
+    if t.str.contains(r"[^\x00-\x7f]", regex=True).any():
+        t = t.str.normalize("NFKC").str.strip()
     if t.str.contains(".", regex=False).any():
         t = t.str.replace(_FLOAT_CODE, r"\1", regex=True)
     if t.str.contains("[eE]", regex=True).any():

@@ -1,0 +1,107 @@
+"""The malformed-input corpus of issue 14 with its expected outcome (quarantined with a
+reason, or refused in one line); read = accepted + quarantined for every accepted folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from riskscore.cli import main as cli  # noqa: E402
+from riskscore.io import load_folder  # noqa: E402
+from test_io import accounted, encounters, fee_lines, folder  # noqa: E402
+
+
+def _reasons(ds, table):
+    return dict(ds.tables[table].reasons)
+
+
+def test_full_width_digits_are_normalised(tmp_path):
+    md = encounters()
+    md.loc[1, "med_type"] = "１１"  # full-width
+    md.loc[2, "fixmedins_code"] = "Ｈ００００２"
+    ds = load_folder(folder(tmp_path, mdtrt_d=md))
+    accounted(ds)
+    data = ds.tables["mdtrt_d"].data
+    assert set(data["med_type"]) <= {"11", "21", "41"} and "H00002" in set(data["fixmedins_code"])
+    assert ds.tables["mdtrt_d"].quarantined == 0
+
+
+@pytest.mark.parametrize("value", ["-", "0", "null", "NULL", "无", "N/A"])
+def test_placeholder_ids_are_quarantined(tmp_path, value):
+    md = encounters()
+    md.loc[0, "psn_no"] = value
+    ds = load_folder(folder(tmp_path, mdtrt_d=md))
+    accounted(ds)
+    r = _reasons(ds, "mdtrt_d")
+    # "null"/"N/A" are read as empty already (null:psn_no); the others as placeholders
+    assert r.get("placeholder_id:psn_no", 0) + r.get("null:psn_no", 0) == 1, r
+    assert ds.tables["mdtrt_d"].quarantined == 1
+
+
+def test_fee_lines_with_unknown_setl_id(tmp_path):
+    fl = fee_lines()
+    fl["setl_id"] = ["S1", "S1", "S2", "S9"]
+    setl = pd.DataFrame(
+        {
+            "setl_id": ["S1", "S2"],
+            "mdtrt_id": ["M1", "M2"],
+            "psn_no": ["P1", "P2"],
+            "fixmedins_code": ["H00001", "H00001"],
+            "setl_time": ["2025-03-05 10:00:00", "2025-03-02 10:00:00"],
+            "medfee_sumamt": ["100", "50"],
+            "hifp_pay": ["60", "30"],
+            "fund_pay_sumamt": ["60", "30"],
+        }
+    )
+    ds = load_folder(folder(tmp_path, fee_list_d=fl, setl_d=setl))
+    accounted(ds)
+    assert _reasons(ds, "fee_list_d").get("unknown_settlement") == 1
+    # without setl_d the check is skipped and listed, never silent
+    (tmp_path / "b").mkdir()
+    ds2 = load_folder(folder(tmp_path / "b", fee_list_d=fl))
+    assert "unknown_settlement (setl_d absent)" in ds2.tables["fee_list_d"].skipped_checks
+
+
+def test_quarantine_file_has_no_personal_columns(tmp_path, capsys):
+    md = encounters()
+    md["身份证号"] = ["110101199001011234"] * 4
+    md["患者电话"] = ["13800138000"] * 4
+    md["家庭住址"] = ["某路1号"] * 4
+    md["备注x"] = ["13912345678", "110101199001011235", "13800000000", ""]  # by value
+    md.loc[:, "mdtrt_id"] = "M1"  # duplicate keys: rows 2-4 quarantined
+    d = folder(tmp_path, mdtrt_d=md)
+    q = tmp_path / "q"
+    cli(["validate", "--data", str(d), "--quarantine-out", str(q)])
+    text = (q / "mdtrt_d.csv").read_text(encoding="utf-8-sig")
+    head = text.splitlines()[0]
+    for col in ("身份证号", "患者电话", "家庭住址", "备注x", "psn_name", "certno"):
+        assert col not in head, col
+    for value in ("110101199001011234", "13800138000", "某路1号", "张三"):
+        assert value not in text, value
+    assert "mdtrt_id" in head and "reason" in head
+
+
+def test_quarantine_file_neutralises_formulas(tmp_path):
+    md = encounters()
+    md.loc[1, "mdtrt_id"] = "M1"
+    md.loc[1, "psn_no"] = '=HYPERLINK("http://x","y")'
+    d = folder(tmp_path, mdtrt_d=md)
+    q = tmp_path / "q"
+    cli(["validate", "--data", str(d), "--quarantine-out", str(q)])
+    text = (q / "mdtrt_d.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_duplicated_column_is_refused_in_one_line(tmp_path, capsys):
+    d = folder(tmp_path)
+    p = d / "mdtrt_d.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0] + ",med_type"] + [r + ",11" for r in lines[1:]]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert cli(["validate", "--data", str(d)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "med_type" in err[0] and "twice" in err[0]
