@@ -72,11 +72,12 @@ def test_quarantine_file_has_no_personal_columns(tmp_path, capsys):
     md["患者电话"] = ["13800138000"] * 4
     md["家庭住址"] = ["某路1号"] * 4
     md["备注x"] = ["13912345678", "110101199001011235", "13800000000", ""]  # by value
-    md.loc[:, "mdtrt_id"] = "M1"  # duplicate keys: rows 2-4 quarantined
+    md.loc[:, "begntime"] = "garbage"  # bad_date: every row quarantined
     d = folder(tmp_path, mdtrt_d=md)
     q = tmp_path / "q"
     cli(["validate", "--data", str(d), "--quarantine-out", str(q)])
-    text = (q / "mdtrt_d.csv").read_text(encoding="utf-8-sig")
+    qp = q / "mdtrt_d.parquet"  # claims tables: the engine writes Parquet
+    text = pd.read_parquet(qp).to_csv(index=False)
     head = text.splitlines()[0]
     for col in ("身份证号", "患者电话", "家庭住址", "备注x", "psn_name", "certno"):
         assert col not in head, col
@@ -86,14 +87,19 @@ def test_quarantine_file_has_no_personal_columns(tmp_path, capsys):
 
 
 def test_quarantine_file_neutralises_formulas(tmp_path):
-    md = encounters()
-    md.loc[1, "mdtrt_id"] = "M1"
-    md.loc[1, "psn_no"] = '=HYPERLINK("http://x","y")'
-    d = folder(tmp_path, mdtrt_d=md)
+    """Registries are quarantined to CSV (opened in Excel): formulas are neutralised."""
+    from test_io import institutions
+
+    inst = institutions()
+    inst.loc[1, "fixmedins_code"] = "H00001"  # duplicate key → quarantined
+    inst.loc[1, "fixmedins_name"] = '=HYPERLINK("http://x","y")'
+    inst["联系电话"] = ["13800138000"] * 3
+    d = folder(tmp_path, institutions=inst)
     q = tmp_path / "q"
     cli(["validate", "--data", str(d), "--quarantine-out", str(q)])
-    text = (q / "mdtrt_d.csv").read_text(encoding="utf-8-sig")
+    text = (q / "institutions.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert "13800138000" not in text and "联系电话" not in text
 
 
 def test_duplicated_column_is_refused_in_one_line(tmp_path, capsys):
@@ -105,3 +111,19 @@ def test_duplicated_column_is_refused_in_one_line(tmp_path, capsys):
     assert cli(["validate", "--data", str(d)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "med_type" in err[0] and "twice" in err[0]
+
+
+def test_engine_path_placeholders_and_full_width(tmp_path, capsys):
+    """validate runs the engine load path: the same outcomes as the pandas loaders."""
+    import json
+
+    md = encounters()
+    md.loc[0, "psn_no"] = "-"
+    md.loc[1, "med_type"] = "１１"
+    md.loc[2, "fixmedins_code"] = "Ｈ００００２"
+    d = folder(tmp_path, mdtrt_d=md)
+    capsys.readouterr()
+    cli(["validate", "--data", str(d), "--json"])
+    rep = json.loads(capsys.readouterr().out)["tables"]["mdtrt_d"]
+    assert rep["read"] == rep["accepted"] + rep["quarantined"] == 4
+    assert rep["quarantined"] == 1 and rep["reasons"] == {"placeholder_id:psn_no": 1}

@@ -262,3 +262,7 @@ def load_file(path: str | Path, name: str, *, batch_rows: int = DEFAULT_BATCH_RO
     if _suffix(path) is None:
         raise ContractError(f"{path}: unsupported file type; expected {', '.join(FORMATS)}")
     return load_one(TABLES[name], path, {}, [], batch_rows=batch_rows)
+
+
+# issue-14 checks registered into the engine load path (placeholder ids, width folding)
+from riskscore.io import integrity_checks as _integrity_checks  # noqa: E402, F401

@@ -230,6 +230,7 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
     idx = raw.index
     typed: dict[str, pd.Series] = {}
     problems: dict[str, pd.Series] = {}
+    placeholders: dict[str, pd.Series] = {}
 
     def flag(reason: str, mask: pd.Series) -> None:
         mask = mask.fillna(False).astype(bool)
@@ -248,8 +249,8 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
                 _refuse_lost_key(spec, c, lost, s, state)
                 flag(f"code_precision_lost:{c.name}", lost)
             v = normalize_codes(s, c.zfill)
-            if _is_key_column(spec, c):
-                flag(f"placeholder_id:{c.name}", v.str.lower().isin(PLACEHOLDER_IDS))
+            if _is_key_column(spec, c):  # flagged after the row checks (engine order)
+                placeholders[c.name] = v.str.lower().isin(PLACEHOLDER_IDS)
             v = dicts.apply(spec.name, c.name, v, state.used)
             if c.allowed:
                 flag(f"not_allowed:{c.name}", v.notna() & ~v.isin(c.allowed))
@@ -287,6 +288,8 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
         if rc.kind == "le":
             left, right = typed[rc.left], typed[rc.right]
             flag(rc.name, left.notna() & right.notna() & (left > right))
+    for name, mask in placeholders.items():
+        flag(f"placeholder_id:{name}", mask)
 
     if spec.key:
         keys = pd.DataFrame({k: typed[k] for k in spec.key}, index=idx)

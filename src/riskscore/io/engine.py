@@ -960,8 +960,8 @@ class _Loader:
         files = "[" + ", ".join(_lit(str(p.relative_to(self.sources.root))) for p in t.paths) + "]"
         cols = [f"_row AS {SOURCE_ROW_COLUMN}", f"{files}[_file + 1] AS {SOURCE_FILE_COLUMN}"]
         for name in t.columns:
-            if name in pii:
-                continue
+            if name in pii or self._looks_personal(t, name):
+                continue  # personal data by contract, column name or value pattern
             out = f"file_{name}" if name in reserved else name
             if name in spec.column_names:
                 c = spec.column(name)
@@ -981,6 +981,26 @@ class _Loader:
             f"COPY (SELECT {', '.join(cols)} FROM {d.ident(t.stage)} WHERE _reasons IS NOT NULL "
             f"ORDER BY _file, _row) TO {_lit(str(path))} (FORMAT parquet)"
         )
+
+    def _looks_personal(self, t: EngineTable, name: str) -> bool:
+        """A non-contract column named like personal data, or mostly ID/mobile numbers."""
+        from riskscore.io._privacy import KEEP, NAME_PATTERNS, VALUE_RE, VALUE_SHARE
+
+        if name in KEEP:
+            return False
+        if NAME_PATTERNS.search(name):
+            return True
+        if name in t.spec.column_names:
+            return False
+        d = self.d
+        col = d.ident("_q_" + name)
+        hit = d.full_match(col, VALUE_RE.pattern.replace("^\\s*", "^").replace("\\s*$", "$"))
+        rows = self.es.rows(
+            f"SELECT avg(CASE WHEN {hit} THEN 1.0 ELSE 0.0 END) FROM {d.ident(t.stage)} "
+            f"WHERE _reasons IS NOT NULL AND {col} IS NOT NULL AND {col} <> ''"
+        )
+        row = rows[0] if rows else None
+        return bool(row and row[0] is not None and row[0] > VALUE_SHARE)
 
     def write_clean(self, t: EngineTable, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -1219,7 +1239,9 @@ def load_folder_engine(
                 loader.write_quarantine(t, qdir / f"{name}.parquet")
             else:
                 qdir.mkdir(parents=True, exist_ok=True)
-                q = t.quarantine.drop(columns=[c for c in t.spec.pii_columns if c in t.quarantine])
+                from riskscore.io._privacy import safe_quarantine
+
+                q = safe_quarantine(t.quarantine, t.spec)  # no personal columns, neutralised
                 q.to_csv(qdir / f"{name}.csv", index=False, encoding="utf-8-sig")
         if cdir is not None:
             if isinstance(t, EngineTable):
