@@ -528,7 +528,8 @@ def generated_scores(tmp_path_factory):
 def test_quality_floors_on_generated_provinces(generated_scores, seed):
     res = generated_scores[seed]
     planted = [f for f in FAMILIES if res["positives"][f] > 0]
-    assert len(planted) == len(FAMILIES), res["positives"]
+    # utilisation abuses are planted on request only (floors: tests/test_utilization.py)
+    assert planted == [f for f in FAMILIES if f != "abnormal_utilization"], res["positives"]
     low = {f: round(res[f], 3) for f in planted if res[f] < 0.95}
     assert not low, f"family ROC-AUC below 0.95: {low}"
     assert res["any"] >= 0.90, res["any"]

@@ -150,3 +150,36 @@ def test_first_extract_province_scores_without_error(tmp_path):
     truth = set(pd.read_csv(data / "truth.csv", dtype=str).fixmedins_code)
     y = s.fixmedins_code.isin(truth)
     assert s.abnormal_utilization[y].mean() > s.abnormal_utilization[~y].mean()
+
+
+FLOOR_SEEDS = (11, 23, 37)
+
+
+@pytest.fixture(scope="module")
+def first_extract_quality(tmp_path_factory):
+    """benchmarks/utilization_quality.py on 300-institution first extracts (3 seeds × 2)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from utilization_quality import evaluate
+
+    work = tmp_path_factory.mktemp("ut_quality")
+    return {
+        (seed, inten): evaluate(seed, inten, 300, work, [])
+        for inten in ("default", "subtle")
+        for seed in FLOOR_SEEDS
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", FLOOR_SEEDS)
+def test_abnormal_utilization_floor_on_first_extracts(first_extract_quality, seed):
+    d = first_extract_quality[(seed, "default")]
+    assert d["family_auc"] >= 0.90, d
+    assert d["risk_auc"] >= 0.85, d
+    s = first_extract_quality[(seed, "subtle")]
+    assert s["risk_auc"] >= 0.75, s
+    for r in (d, s):
+        assert r["expected_loss_positive"], r
+        assert sum(r["tiers"].values()) == r["n"]
