@@ -127,3 +127,44 @@ def test_engine_path_placeholders_and_full_width(tmp_path, capsys):
     rep = json.loads(capsys.readouterr().out)["tables"]["mdtrt_d"]
     assert rep["read"] == rep["accepted"] + rep["quarantined"] == 4
     assert rep["quarantined"] == 1 and rep["reasons"] == {"placeholder_id:psn_no": 1}
+
+
+def test_xlsx_registry_over_two_sheets(tmp_path, capsys):
+    from test_io import institutions
+
+    inst = institutions(6)
+    d = folder(tmp_path, institutions=None)
+    with pd.ExcelWriter(d / "institutions.xlsx") as xw:
+        inst.iloc[:4].to_excel(xw, sheet_name="第一页", index=False)
+        inst.iloc[4:].to_excel(xw, sheet_name="第二页", index=False)
+        pd.DataFrame().to_excel(xw, sheet_name="空白", index=False)
+    ds = load_folder(d)
+    accounted(ds)
+    assert ds.tables["institutions"].accepted == 6
+    with pd.ExcelWriter(d / "institutions.xlsx") as xw:
+        inst.to_excel(xw, sheet_name="名录", index=False)
+        pd.DataFrame({"说明": ["本表为导出"]}).to_excel(xw, sheet_name="说明", index=False)
+    capsys.readouterr()
+    assert cli(["validate", "--data", str(d)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'名录'" in err[0] and "'说明'" in err[0], err
+
+
+@pytest.mark.parametrize("engine", [False, True])
+def test_dates_outside_the_window_are_quarantined(tmp_path, capsys, engine):
+    import json
+
+    md = encounters()
+    md.loc[0, "begntime"] = "1900-03-01 08:00:00"
+    md.loc[1, "begntime"] = "2099-03-02 09:30:00"
+    md.loc[1, "endtime"] = "2099-03-02 10:00:00"
+    d = folder(tmp_path, mdtrt_d=md)
+    if engine:
+        capsys.readouterr()
+        cli(["validate", "--data", str(d), "--json"])
+        rep = json.loads(capsys.readouterr().out)["tables"]["mdtrt_d"]
+    else:
+        rep = load_folder(d).report()["tables"]["mdtrt_d"]
+    assert rep["read"] == rep["accepted"] + rep["quarantined"] == 4
+    assert rep["quarantined"] == 2
+    assert rep["reasons"]["date_out_of_range:begntime"] == 2

@@ -270,7 +270,10 @@ _EXCEL_CACHE: dict = {}
 
 
 def _read_excel(path: Path, known: frozenset[str] | None = None) -> pd.DataFrame:
-    """The table's sheet (named like the table, else the first) as objects.
+    """The table's rows as objects: the sheet named like the table, else every sheet.
+
+    Sheets that share the header row are concatenated (a registry split over sheets); empty
+    sheets are ignored; sheets with different headers are refused naming them.
 
     A title row above the header (common in exported registries, e.g. "2025年定点医药机构名录")
     is skipped: among the first 10 rows the one naming most ``known`` columns is the header.
@@ -285,8 +288,36 @@ def _read_excel(path: Path, known: frozenset[str] | None = None) -> pd.DataFrame
     with pd.ExcelFile(path, engine="openpyxl") as xl:
         sheets = xl.sheet_names
         stem = _stem(path).lower()
-        sheet = next((s for s in sheets if s.strip().lower() == stem), sheets[0])
-        raw = pd.read_excel(xl, sheet_name=sheet, dtype=object, header=None)
+        named = [s for s in sheets if s.strip().lower() == stem]
+        raws = {
+            s: pd.read_excel(xl, sheet_name=s, dtype=object, header=None) for s in (named or sheets)
+        }
+    # every sheet is read when they share the header (a registry split over sheets);
+    # empty sheets are ignored; different headers are an error naming the sheets
+    frames = {s: _sheet_frame(r, known) for s, r in raws.items() if len(r.dropna(how="all"))}
+    if not frames:
+        raise pd.errors.EmptyDataError("no rows")
+    heads = {s: [c for c in f.columns if not c.startswith("Unnamed: ")] for s, f in frames.items()}
+    first = next(iter(frames))
+    differ = [s for s in frames if heads[s] != heads[first]]
+    if differ:
+        raise ContractError(
+            f"{path}: sheets {', '.join(repr(s) for s in frames)} have different header rows "
+            f"('{first}' vs '{differ[0]}'); expected one sheet, a sheet named '{_stem(path)}', "
+            "or sheets that share the header"
+        )
+    df = pd.concat(frames.values(), ignore_index=True) if len(frames) > 1 else frames[first]
+    cols = list(df.columns)
+    # columns with neither a header nor any value are spreadsheet formatting, not data
+    blank = [c for c in cols if c.startswith("Unnamed: ") and df[c].isna().all()]
+    df = df.drop(columns=blank)
+    _EXCEL_CACHE.clear()
+    _EXCEL_CACHE[key] = df
+    return df
+
+
+def _sheet_frame(raw: pd.DataFrame, known: frozenset[str] | None) -> pd.DataFrame:
+    """One sheet's rows under its header row (a title row above the header is skipped)."""
     header_row = 0
     if known and len(raw):
         scores = [
@@ -295,19 +326,12 @@ def _read_excel(path: Path, known: frozenset[str] | None = None) -> pd.DataFrame
         ]
         if max(scores) > scores[0]:
             header_row = scores.index(max(scores))
-    if len(raw) == 0:
-        raise pd.errors.EmptyDataError("no rows")
     cols = [
         f"Unnamed: {k}" if (v is None or v != v) else str(v)
         for k, v in enumerate(raw.iloc[header_row])
     ]
     df = raw.iloc[header_row + 1 :].reset_index(drop=True)
     df.columns = cols
-    # columns with neither a header nor any value are spreadsheet formatting, not data
-    blank = [c for c in cols if c.startswith("Unnamed: ") and df[c].isna().all()]
-    df = df.drop(columns=blank)
-    _EXCEL_CACHE.clear()
-    _EXCEL_CACHE[key] = df
     return df
 
 

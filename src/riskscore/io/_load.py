@@ -60,6 +60,10 @@ REASONS_DOC: dict[str, tuple[str, str]] = {
     "unknown_institution": ("机构编码不在名录库中", "fixmedins_code not in institutions"),
     "orphan_encounter": ("就诊ID不在就诊信息中", "mdtrt_id not in mdtrt_d"),
     "unknown_settlement": ("结算ID不在结算信息中", "setl_id not in setl_d"),
+    "date_out_of_range": (
+        "日期超出合理范围（就诊等事件2000年起至次日，出生日期1900年起至当日）",
+        "date outside the plausible window (events 2000 to tomorrow, births 1900 to today)",
+    ),
     "placeholder_id": (
         "标识为占位值（-、0、null、无 等）",
         "identifier is a placeholder (-, 0, null, 无 …)",
@@ -290,6 +294,14 @@ def check_batch(raw: pd.DataFrame, state: _State) -> tuple[pd.DataFrame, pd.Data
             flag(rc.name, left.notna() & right.notna() & (left > right))
     for name, mask in placeholders.items():
         flag(f"placeholder_id:{name}", mask)
+    from riskscore.io.integrity_checks import date_window
+
+    for c in spec.columns:  # same order as the engine's registered rules
+        w = date_window(spec.name, c.name) if c.dtype in ("date", "datetime") else None
+        if w is not None and c.name in raw.columns:
+            v = typed[c.name]
+            lo, hi = pd.Timestamp(w[0]), pd.Timestamp(w[1]) + pd.Timedelta("1D")
+            flag(f"date_out_of_range:{c.name}", v.notna() & ((v < lo) | (v >= hi)))
 
     if spec.key:
         keys = pd.DataFrame({k: typed[k] for k in spec.key}, index=idx)
