@@ -168,3 +168,19 @@ def test_dates_outside_the_window_are_quarantined(tmp_path, capsys, engine):
     assert rep["read"] == rep["accepted"] + rep["quarantined"] == 4
     assert rep["quarantined"] == 2
     assert rep["reasons"]["date_out_of_range:begntime"] == 2
+
+
+@pytest.mark.parametrize("cut", ["short", "long"])
+def test_short_or_long_claims_row_is_refused_in_one_line(tmp_path, capsys, cut):
+    """The engine path reads CSV strictly: a row with too few or too many fields refuses the
+    file in one line naming it and the line (never accepted with empty fields)."""
+    d = folder(tmp_path)
+    p = d / "mdtrt_d.csv"
+    lines = p.read_text(encoding="utf-8").splitlines()
+    fields = lines[2].split(",")
+    lines[2] = ",".join(fields[:4] if cut == "short" else [*fields, "extra"])
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    capsys.readouterr()
+    assert cli(["validate", "--data", str(d)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mdtrt_d.csv" in err[0] and "Line: 3" in err[0], err
