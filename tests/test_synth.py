@@ -465,3 +465,14 @@ def test_utilisation_abuses_on_request_in_a_full_province(tmp_path):
     truth = pd.read_csv(tmp_path / "truth.csv", dtype=str)
     assert set(truth.family) == set(FAMILIES)
     assert (tmp_path / "fee_list_d.parquet").exists()
+
+
+def test_first_extract_validates_without_quarantine(first_extract):
+    from riskscore.io import load_folder
+
+    ds = load_folder(first_extract)
+    rep = ds.report()["tables"]
+    assert {"mdtrt_d", "setl_d", "setl_list_diag_d", "institutions"} <= set(rep)
+    assert "fee_list_d" not in rep and "psn_info_b" not in rep
+    for name, r in rep.items():
+        assert r["quarantined"] == 0, (name, r["reasons"])
