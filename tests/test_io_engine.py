@@ -263,3 +263,52 @@ def test_property_engine_reasons_equal_pandas_reasons(rows):
     assert got.counts() == want.counts()
     assert q["reason"].tolist() == want.quarantine["reason"].tolist()
     assert q["source_row"].tolist() == want.quarantine["source_row"].tolist()
+
+
+@pytest.mark.slow
+def test_small_province_as_monthly_gb18030_csv_scores_like_parquet(tmp_path):
+    """The same province as Parquet and as monthly GB18030 CSV files (one folder per claims
+    table) gives identical validate counts and an identical scores.csv."""
+    import importlib.util
+    import json
+    import subprocess
+    import sys
+
+    from riskscore.cli import main
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("bench_cli", repo / "benchmarks/bench_cli.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    pq_dir, csv_dir = tmp_path / "parquet", tmp_path / "csv"
+    assert (
+        main(
+            ["synth", "--out", str(pq_dir), "--institutions", "30", "--seed", "4", "--no-progress"]
+        )
+        == 0
+    )
+    bench.write_monthly_gb18030(pq_dir, csv_dir)
+    months = sorted(p.name for p in (csv_dir / "fee_list_d").iterdir())
+    assert len(months) >= 12
+    raw = (csv_dir / "mdtrt_d" / months[0]).read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")  # really GB18030 (Chinese diagnosis names)
+    exe = str(Path(sys.executable).with_name("riskscore"))
+    reports, scores = {}, {}
+    for name, d in (("parquet", pq_dir), ("csv", csv_dir)):
+        r = subprocess.run(
+            [exe, "validate", "--data", str(d), "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        reports[name] = json.loads(r.stdout)["tables"]
+        out = tmp_path / f"out_{name}"
+        subprocess.run(
+            [exe, "score", "--data", str(d), "--out", str(out), "--quiet"],
+            check=True,
+            capture_output=True,
+        )
+        scores[name] = (out / "scores.csv").read_bytes()
+    assert reports["parquet"] == reports["csv"]
+    assert scores["parquet"] == scores["csv"]
