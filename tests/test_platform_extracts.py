@@ -203,3 +203,110 @@ def test_numeric_id_cells_in_xlsx_lost_digits(tmp_path):
     enc.to_excel(d / "mdtrt_d.xlsx", index=False)
     t = load_folder(d).tables["mdtrt_d"]
     assert t.reasons == {"code_precision_lost:psn_no": 1}
+
+
+def test_fixmedins_b_is_read_as_the_institution_registry(tmp_path):
+    d = tmp_path / "data"
+    d.mkdir()
+    pd.DataFrame(
+        {
+            "FIXMEDINS_CODE": ["H1", "C1", "P1", "H2"],
+            "MEDINS_MGTCODE": ["x"] * 4,
+            "USCC": ["u1", "u2", "u3", "u4"],
+            "FIX_BLNG_ADMDVS": ["340100"] * 4,
+            "FIXMEDINS_NAME": ["第一医院", "社区卫生服务中心", "大药房", "关了的医院"],
+            "FIXMEDINS_TYPE": ["1", "1", "2", "1"],
+            "HOSP_LV": ["02", "10", "11", "05"],
+            "ECON_TYPE": ["110", "110", "171", "110"],
+            "BEGNTIME": ["2015-01-01"] * 4,
+            "ENDTIME": ["2099-12-31", "", "2099-12-31", "2020-12-31"],
+            "HI_RESPER_NAME": ["张三"] * 4,
+            "VALI_FLAG": ["1", "1", "1", "1"],
+            "UPDT_TIME": ["2025-01-05 10:00:00"] * 4,
+        }
+    ).to_csv(d / "fixmedins_b.csv", index=False)
+    _enc().to_csv(d / "mdtrt_d.csv", index=False)
+    ds = load_folder(d)
+    t = ds.tables["institutions"]
+    assert t.quarantined == 0 and t.info["layout"] == "fixmedins_b"
+    got = t.data.set_index("fixmedins_code")
+    assert got["medins_type"].tolist() == ["hospital", "clinic", "pharmacy", "hospital"]
+    assert got["hosp_lv"].tolist() == ["3", "1", "0", "2"]
+    assert got["ownership"].tolist() == ["public", "public", "private", "public"]
+    assert got["status"].tolist() == ["active", "active", "active", "closed"]
+    assert got["region"].tolist() == ["340100"] * 4
+    assert "HI_RESPER_NAME" in t.ignored_columns
+    assert ds.tables["mdtrt_d"].accepted == 3  # claims checked against fixmedins_b codes
+
+
+def test_persons_taken_from_encounters_when_psn_info_b_is_absent():
+    from riskscore.indicators import compute_indicators
+
+    inst = _inst()
+    enc = _enc(3)
+    enc["gend"] = ["1", "2", "1"]
+    enc["brdy"] = ["1950-01-01"] * 3
+    enc["die_date"] = ["2025-01-01", None, None]
+    res = compute_indicators(
+        {"institutions": inst, "mdtrt_d": enc}, progress=False, only=["if_after_death"]
+    )
+    assert res.computed == ["if_after_death"]
+    v = res.values.set_index("fixmedins_code")
+    assert (v.loc["H1", "numerator"], v.loc["H1", "denominator"]) == (1.0, 3.0)
+
+
+def _inv():
+    def sale(inst, code, setl, t, cnt=1):
+        return {
+            "fixmedins_code": inst,
+            "med_list_codg": "XL01",
+            "drug_trac_codg": code,
+            "setl_id": setl,
+            "sel_retn_cnt": cnt,
+            "sel_retn_time": pd.Timestamp(t),
+        }
+
+    sales = pd.DataFrame(
+        [
+            sale("P1", "T1", "S1", "2025-01-01"),
+            sale("P2", "T1", "S2", "2025-02-01"),  # resold elsewhere: flagged
+            sale("P1", "T2", "S3", "2025-01-05"),
+            sale("P1", "T2", "S5", "2025-01-20"),  # after a refund: legitimate
+            sale("P1", "T3", "S6", "2025-01-07"),
+            sale("P1", "T3", "S7", "2025-03-01"),  # sold twice at the same pharmacy: flagged
+        ]
+    )
+    returns = pd.DataFrame([sale("P1", "T2", "S3", "2025-01-10", -1)])
+    buys = pd.DataFrame(
+        {
+            "fixmedins_code": ["P1", "P1", "P1", "P2"],
+            "med_list_codg": ["XL01"] * 4,
+            "fixmedins_bchno": ["B1", "B1", "B1", "B2"],
+            "drug_trac_codg": ["T1", "T2", "T3", "T9"],
+            "purc_retn_cnt": [1.0] * 4,
+            "finl_trns_pric": [10.0] * 4,
+            "purc_retn_stoin_time": [pd.Timestamp("2024-12-01")] * 4,
+        }
+    )
+    return {"inv_sale": sales, "inv_sale_return": returns, "inv_purchase": buys}
+
+
+def test_traceability_indicators_flag_resales_not_refund_resales():
+    from riskscore.indicators import compute_indicators
+
+    inst = _inst(fixmedins_code=["H1", "P1", "P2"])
+    res = compute_indicators(
+        {"institutions": inst, "mdtrt_d": _enc(1), **_inv()},
+        progress=False,
+        only=["tr_code_sold_twice", "tr_sold_not_purchased", "sub_sales_over_stock"],
+    )
+    v = res.values.set_index(["indicator_id", "fixmedins_code"])
+    assert v.loc[("tr_code_sold_twice", "P1"), ["numerator", "denominator"]].tolist() == [1, 5]
+    assert v.loc[("tr_code_sold_twice", "P2"), ["numerator", "denominator"]].tolist() == [1, 1]
+    assert v.loc[("tr_sold_not_purchased", "P2"), "numerator"] == 1
+    assert v.loc[("tr_sold_not_purchased", "P1"), "numerator"] == 0
+    ev = res.evidence[res.evidence.indicator_id == "tr_code_sold_twice"]
+    assert sorted(ev.record_id) == ["S2/T1", "S7/T3"]
+    assert "sold before at P1 setl_id=S1" in ev.set_index("record_id").loc["S2/T1", "detail"]
+    # the derived stock: P2 sold 1 with purchases of 1 (T9): not over stock
+    assert "sub_sales_over_stock" in res.computed

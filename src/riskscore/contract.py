@@ -632,6 +632,96 @@ _add(
     )
 )
 
+
+# --------------------------------------------------------------------------- 进销存 uploads
+def _inv_columns(kind: str) -> tuple[ColumnSpec, ...]:
+    """Columns of the 进销存 upload tables (interfaces 3501–3506) in platform field names."""
+    head = (
+        C("fixmedins_code", "code", "定点医药机构编号", required=True, nullable=False),
+        C("med_list_codg", "code", "医疗目录编码", required=True, nullable=False),
+        C("fixmedins_hilist_id", "code", "定点医药机构目录编号"),
+        C("fixmedins_hilist_name", "str", "定点医药机构目录名称"),
+        C("fixmedins_bchno", "code", "定点医药机构批次流水号"),
+        C("rx_flag", "code", "处方药标志"),
+        C("manu_lotnum", "code", "生产批号"),
+        C("manu_date", "date", "生产日期"),
+        C("expy_end", "date", "有效期止"),
+    )
+    if kind == "stocktake":
+        body = (
+            C("invdate", "date", "盘存日期", required=True, nullable=False),
+            C("inv_cnt", "float", "库存数量", required=True, nullable=False, min_value=0),
+        )
+    elif kind == "change":
+        body = (
+            C("inv_chg_type", "code", "库存变更类型", required=True, nullable=False),
+            C("pric", "float", "单价", min_value=0),
+            C("cnt", "float", "数量", required=True, nullable=False),
+            C("inv_chg_time", "datetime", "库存变更时间", required=True, nullable=False),
+            C("trdn_flag", "code", "拆零标志"),
+        )
+    elif kind == "purchase":
+        body = (
+            C("dynt_no", "code", "随货单号"),
+            C("spler_name", "str", "供应商名称"),
+            C("prdr_name", "str", "生产厂家名称"),
+            C("aprvno", "code", "批准文号"),
+            C("finl_trns_pric", "float", "最终成交单价", min_value=0),
+            C("purc_retn_cnt", "float", "采购/退货数量", required=True, nullable=False),
+            C("purc_invo_no", "code", "采购发票号"),
+            C(
+                "purc_retn_stoin_time",
+                "datetime",
+                "采购/退货入库时间",
+                required=True,
+                nullable=False,
+            ),
+            C("drug_trac_codg", "code", "药品追溯码", description="one row per traced package"),
+        )
+    else:  # sale
+        body = (
+            C("setl_id", "code", "结算ID"),
+            C("mdtrt_sn", "code", "就医流水号"),
+            C("psn_no", "code", "人员编号"),
+            C("prsc_dr_name", "str", "开方医师姓名"),
+            C("phar_name", "str", "药师姓名"),
+            C("trdn_flag", "code", "拆零标志"),
+            C("finl_trns_pric", "float", "最终成交单价", min_value=0),
+            C("pric", "float", "销售单价", min_value=0),
+            C("sel_retn_cnt", "float", "销售/退货数量", required=True, nullable=False),
+            C("sel_retn_time", "datetime", "销售/退货时间", required=True, nullable=False),
+            C("drug_trac_codg", "code", "药品追溯码", description="one row per traced package"),
+            C("certno", "code", "证件号码", pii=True),
+            C("psn_name", "str", "姓名", pii=True),
+        )
+    return head + body
+
+
+for _name, _zh, _iface, _kind, _key in (
+    ("inv_stocktake", "商品盘存", "3501", "stocktake", ()),
+    ("inv_change", "商品信息变更/库存变更", "3502", "change", ()),
+    ("inv_purchase", "商品采购", "3503", "purchase", ()),
+    ("inv_purchase_return", "商品采购退货", "3504", "purchase", ()),
+    ("inv_sale", "商品销售", "3505", "sale", ()),
+    ("inv_sale_return", "商品销售退货", "3506", "sale", ()),
+):
+    _add(
+        TableSpec(
+            name=_name,
+            zh=_zh,
+            group="inventory",
+            required=False,
+            key=_key,
+            description=(
+                f"进销存 upload, platform interface {_iface} ({_zh}), platform field names. "
+                "When `purchases` / `stock_moves` are absent they are derived from these tables "
+                "(purchases from 3503; stock from 3501 opening counts, 3503/3504 in, 3505/3506 "
+                "sales), so the substitution and zero-markup indicators read them."
+            ),
+            columns=_inv_columns(_kind),
+        )
+    )
+
 # --------------------------------------------------------------------------- credit, results
 _add(
     TableSpec(
@@ -713,6 +803,7 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "procurement": ("集中采购违规", "procurement non-compliance"),
     "zero_markup": ("违反零差率销售", "zero-markup violation"),
     "abnormal_utilization": ("异常诊疗与费用", "abnormal utilisation"),
+    "drug_resale": ("回流药/追溯码重复销售", "resold drugs (traceability code sold twice)"),
 }
 """Violation family ids (public contract) with Chinese and English names."""
 

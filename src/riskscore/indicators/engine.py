@@ -41,6 +41,11 @@ USED_TABLES = (
     "procurement_agreements",
     "purchases",
     "stock_moves",
+    "inv_stocktake",
+    "inv_purchase",
+    "inv_purchase_return",
+    "inv_sale",
+    "inv_sale_return",
 )
 
 
@@ -536,6 +541,9 @@ def compute_indicators(
     backend = _Backend(engine, con)
     try:
         tables, data_dir = _load_tables(data_dir_or_tables, backend, read_parquet_direct)
+        from .platform import derive_tables
+
+        tables = derive_tables(tables, params)
         if "mdtrt_d" not in tables:
             raise RiskscoreError(
                 "mdtrt_d: required table absent; expected mdtrt_d.csv/.xlsx/.parquet"

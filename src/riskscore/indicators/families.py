@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     split_prescription,
     substitution,
     utilization,
+    traceability,
     zero_markup,
 )
 from .registry import INDICATORS as _INDICATORS  # noqa: E402

@@ -56,7 +56,12 @@ def scan_folder(data_dir: Path, table_names: list[str]) -> tuple[dict[str, Path]
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise ContractError(f"{data_dir}: data folder not found; expected a directory of tables")
+    from riskscore.io._platform import ALIASES
+
     wanted = {n.lower(): n for n in table_names}
+    for alias, target in ALIASES.items():
+        if target in table_names:
+            wanted[alias] = target
     candidates: dict[str, list[Path]] = {}
     extra: list[str] = []
     for entry in sorted(data_dir.iterdir()):

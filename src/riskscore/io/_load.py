@@ -520,9 +520,17 @@ def load_one(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from riskscore.io._files import _stem
+    from riskscore.io._platform import ALIASES, fixmedins_b_columns, fixmedins_b_to_institutions
     from riskscore.layouts import PLATFORM_FIELDS
 
     header, info = read_header(path, known_names(spec))
+    transform = None
+    if ALIASES.get(_stem(path).lower()) == spec.name == "institutions":
+        raw_header = header
+        header = fixmedins_b_columns(raw_header)
+        transform = fixmedins_b_to_institutions
+        info["layout"] = "fixmedins_b"
     mapping = header_map(spec, header, path)
     platform = set(PLATFORM_FIELDS.get(spec.name, ()))
     ignored = [
@@ -532,6 +540,18 @@ def load_one(
         or (mapping[c] not in spec.column_names and mapping[c] in platform)
     ]
     read_cols = [c for c in header if c not in ignored] if ignored else None
+    if transform is not None:
+        used_raw = {_canon(c) for c in header} | {
+            "fix_blng_admdvs",
+            "fixmedins_type",
+            "econ_type",
+            "vali_flag",
+            "endtime",
+            "updt_time",
+            "begntime",
+        }
+        fixb_ignored = [str(c) for c in raw_header if _canon(c) not in used_raw]
+        read_cols = None
     state = _State(spec=spec, refs=refs, dicts=dictionaries, path=path)
     parts: list[pd.DataFrame] = []
     qparts: list[pd.DataFrame] = []
@@ -546,6 +566,8 @@ def load_one(
         out_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         for raw in iter_batches(path, info, batch_rows, columns=read_cols):
+            if transform is not None:
+                raw = transform(raw, dictionaries)
             raw = raw.rename(columns=mapping)
             ok, bad, c = check_batch(raw, state)
             read += len(raw)
@@ -629,7 +651,11 @@ def load_one(
         extra_columns=extra,
         skipped_checks=list(skipped),
         info={k: v for k, v in info.items() if k != "known"},
-        ignored_columns=[mapping[c] if mapping[c] != ROW_NUMBER else str(c) for c in ignored],
+        ignored_columns=(
+            fixb_ignored
+            if transform is not None
+            else [mapping[c] if mapping[c] != ROW_NUMBER else str(c) for c in ignored]
+        ),
         mapped=usage_report(state.used),
         _data=data,
         _data_path=out_path,
@@ -640,9 +666,17 @@ def reference_keys(
     path: Path, spec: TableSpec, column: str, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> KeySet:
     """Hashes of the non-empty normalised values of one column of a table file."""
+    from riskscore.io._files import _stem
+    from riskscore.io._platform import ALIASES
+
     header, info = read_header(path, known_names(spec))
-    mapping = header_map(spec, header, path)
-    source = next(c for c in header if mapping[c] == column)
+    if ALIASES.get(_stem(path).lower()) == spec.name:
+        source = next((c for c in header if _canon(c) == column), None)
+        if source is None:
+            raise ContractError(f"{path.name}: missing required column '{column}'")
+    else:
+        mapping = header_map(spec, header, path)
+        source = next(c for c in header if mapping[c] == column)
     keys = KeySet()
     zfill = spec.column(column).zfill
     for raw in iter_batches(path, info, batch_rows, columns=[source]):
