@@ -494,6 +494,60 @@ def world_utilization() -> World:
             )
         )
     w.extra["fee_list_d"] = pd.DataFrame(fee)
+def world_traceability() -> World:
+    """P1 sells T1 (S1); C1 resells T1 (S2, never purchased): flagged twice over. P1 refunds T2
+    (S3) and sells it again (S4): legitimate."""
+    w = World()
+    w.encounter("TRM1", w.person("TRP1"), "P1", "41", "2025-01-01")
+
+    def sale(inst, code, setl, t, cnt=1.0):
+        return {
+            "fixmedins_code": inst,
+            "med_list_codg": "XL01",
+            "fixmedins_bchno": "B1",
+            "drug_trac_codg": code,
+            "setl_id": setl,
+            "sel_retn_cnt": cnt,
+            "sel_retn_time": pd.Timestamp(t),
+        }
+
+    w.extra["inv_sale"] = pd.DataFrame(
+        [
+            sale("P1", "T1", "S1", "2025-01-01"),
+            sale("C1", "T1", "S2", "2025-02-01"),
+            sale("P1", "T2", "S3", "2025-01-02"),
+            sale("P1", "T2", "S4", "2025-01-09"),
+        ]
+    )
+    w.extra["inv_sale_return"] = pd.DataFrame([sale("P1", "T2", "S3", "2025-01-05", -1.0)])
+    w.extra["inv_purchase"] = pd.DataFrame(
+        {
+            "fixmedins_code": ["P1", "P1", "C1"],
+            "med_list_codg": ["XL01"] * 3,
+            "fixmedins_bchno": ["B1", "B1", "B2"],
+            "drug_trac_codg": ["T1", "T2", "T7"],
+            "purc_retn_cnt": [1.0] * 3,
+            "finl_trns_pric": [10.0] * 3,
+            "purc_retn_stoin_time": [pd.Timestamp("2024-12-01")] * 3,
+        }
+    )
+    fee = {
+        "bkkp_sn": "TRF1",
+        "mdtrt_id": "TRM1",
+        "psn_no": "TRP1",
+        "fixmedins_code": "P1",
+        "fee_ocur_time": pd.Timestamp("2025-01-01"),
+        "med_chrgitm_type": "09",
+        "hilist_code": "XL01",
+        "medins_list_codg": "XL01",
+        "cnt": 1.0,
+        "pric": 10.0,
+        "det_item_fee_sumamt": 10.0,
+        "drug_trac_codg": "T1",
+    }
+    w.extra["fee_list_d"] = pd.DataFrame(
+        [fee, {**fee, "bkkp_sn": "TRF2", "fee_ocur_time": pd.Timestamp("2025-03-01")}]
+    )
     return w
 
 
@@ -510,6 +564,7 @@ WORLDS = {
     "identity": world_identity,
     "procurement": world_procurement,
     "utilization": world_utilization,
+    "traceability": world_traceability,
 }
 
 _ID_COLS = (

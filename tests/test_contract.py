@@ -53,6 +53,7 @@ def test_family_ids_are_exactly_the_issue_list():
         "procurement",
         "zero_markup",
         "abnormal_utilization",
+        "drug_resale",
     ]
 
 

@@ -48,6 +48,8 @@ INDICATORS = {
     "nonselected_share": ("procurement", "proportion", 0.15, 0.3, "public_hospital"),
     "above_purchase": ("zero_markup", "proportion", 0.003, 0.5, "public_hospital"),
 }
+# families added later draw from their own stream (the draws above stay as they were)
+LATER_INDICATORS = {"code_sold_twice": ("drug_resale", 0.002, 0.5)}
 GROUP_FACTOR = {"3": 1.6, "2": 1.2, "1": 1.0, "0": 0.8}
 
 
@@ -103,6 +105,17 @@ def make_province(seed: int, violator_share: float = 0.25):
                     p = p * (1 + rng.uniform(0.4, 1.0))
                 x = int(rng.poisson(p * n))
             rows.append((r.fixmedins_code, ind, fam, float(x), float(n)))
+            if violator:
+                truth.append((r.fixmedins_code, fam))
+    rng2 = np.random.default_rng(seed + 1000)
+    for r in inst.itertuples(index=False):
+        for ind, (fam, base, disp) in LATER_INDICATORS.items():
+            violator = rng2.random() < violator_share / 3
+            n = max(1, int(rng2.poisson(r.size)))
+            p = base * float(np.exp(rng2.normal(0, disp)))
+            if violator:
+                p = p + rng2.uniform(0.03, 0.30)
+            rows.append((r.fixmedins_code, ind, fam, float(rng2.binomial(n, min(p, 1.0))), n))
             if violator:
                 truth.append((r.fixmedins_code, fam))
     values = pd.DataFrame(

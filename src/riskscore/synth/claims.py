@@ -14,7 +14,7 @@ import numpy as np
 
 from riskscore.contract import FAMILIES
 
-FAMS = list(FAMILIES)
+FAMS = [f for f in FAMILIES if f != "drug_resale"]  # drug_resale: planted by synth.inventory
 BIT = {f: 1 << i for i, f in enumerate(FAMS)}
 ENC_FAMS = (
     "duplicate_prescribing",
