@@ -1812,6 +1812,12 @@ def generate(out: Path | str, config: SynthConfig, rules_dir: Path | None = None
         rows.update(institutions=len(inst))
     _write_truth(out, ctxs, bo, ut_plan, pv, first, insp, rrng, rows)
     viol = {f: sum(1 for c in ctxs if f in c.violator) for f in FAMS}
+    if not first:  # 进销存 uploads with planted 回流药 (synth.inventory)
+        from riskscore.synth.inventory import FAMILY, add_inventory
+
+        inv = add_inventory(out, cfg.seed, cfg.prevalence, cfg.fmt)
+        rows.update(inv["rows"])
+        viol[FAMILY] = inv["violators"]
     decoys = sorted((c.code, c.decoy) for c in ctxs if c.decoy)
     dk = {}
     for _code, kind in decoys:
