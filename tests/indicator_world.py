@@ -494,6 +494,9 @@ def world_utilization() -> World:
             )
         )
     w.extra["fee_list_d"] = pd.DataFrame(fee)
+    return w
+
+
 def world_traceability() -> World:
     """P1 sells T1 (S1); C1 resells T1 (S2, never purchased): flagged twice over. P1 refunds T2
     (S3) and sells it again (S4): legitimate."""

@@ -84,10 +84,13 @@ def test_truth_claims_exist_and_are_enough(province):
         "fee_list_d": "bkkp_sn",
         "purchases": "purchase_id",
         "procurement_agreements": "agreement_id",
+        "inv_sale": "rid",  # a traced sale: setl_id/drug_trac_codg (synth.inventory)
     }
     assert set(tc["record_table"]) <= set(key)
     for table, g in tc.groupby("record_table"):
         df = read(province, table)
+        if table == "inv_sale":
+            df["rid"] = df["setl_id"] + "/" + df["drug_trac_codg"]
         ids = df.set_index(key[table])
         assert g["record_id"].isin(ids.index).all(), table
         # the planted record belongs to the institution the truth names

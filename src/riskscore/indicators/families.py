@@ -14,8 +14,8 @@ from . import (  # noqa: F401
     split_hospitalization,
     split_prescription,
     substitution,
-    utilization,
     traceability,
+    utilization,
     zero_markup,
 )
 from .registry import INDICATORS as _INDICATORS  # noqa: E402

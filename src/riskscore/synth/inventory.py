@@ -119,7 +119,7 @@ def add_inventory(out: Path, seed: int, prevalence: float, fmt: str = "parquet")
         rows = np.flatnonzero((sale["fixmedins_code"] == code).to_numpy())
         share = float(rng.uniform(0.08, 0.25))
         cand = [r for r in rows if times[r] > times[0]]
-        m = max(3, int(round(share * len(rows))))
+        m = max(8, int(round(share * len(rows))))
         picks = sorted(rng.choice(cand, size=min(m, len(cand)), replace=False).tolist())
         for r in picks:
             earlier = np.flatnonzero(times < times[r])
