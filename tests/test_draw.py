@@ -306,7 +306,7 @@ def test_one_byte_change_fails_verify(amended_draw, tmp_path, name, where, capsy
     p.write_bytes(bytes(b))
     assert cli(["verify", str(d)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "FAILED" in err[0]
+    assert len(err) == 1 and "核验失败" in err[0]
 
 
 def test_verify_names_the_file(amended_draw, tmp_path):
@@ -642,7 +642,7 @@ def test_public_copy_verifies_targets_without_the_private_files(amended_draw, tm
     for name in ("inputs/conflicts.csv", "inputs/conflicts_salt.txt", "amendments_private.jsonl"):
         (pub / name).unlink()
     assert cli(["verify", str(pub)]) == 0
-    assert "public copy" in capsys.readouterr().out
+    assert "公开副本" in capsys.readouterr().out
     for name in (
         "targets.csv",
         "frame.csv",

@@ -857,9 +857,8 @@ def analyze(
     all_codes = sorted(
         set().union(*[set(f["fixmedins_code"].astype(str)) for f in frames.values()])
     )
-    credit = next_year_credit(
-        results, all_codes, previous=_previous_ratings(data_dir), as_of=as_of, rule=credit_rule
-    )
+    previous = _previous_ratings(data_dir)
+    credit = next_year_credit(results, all_codes, previous=previous, as_of=as_of, rule=credit_rule)
     _people_csv(credit, out_dir / "next_year_credit.csv")
     written += ["rectification_tracker.csv", "next_year_credit.csv"]
 
@@ -893,6 +892,9 @@ def analyze(
         "followups_due": int((tracker["followup_status"] == "due").sum()),
         "referrals": int(tracker["referral_to"].notna().sum()),
         "credit": {k: int(v) for k, v in credit["rating"].value_counts().sort_index().items()},
+        "credit_previous_ratings": previous is not None and len(previous) > 0,
+        "credit_default_rating": (credit_rule or CreditRule()).default_rating,
+        "credit_defaulted": int(credit["rule"].str.startswith("not inspected, no previous").sum()),
         "files": written,
         "notes": notes,
         "min_inspected_per_tier": int(tiers["n_inspected"].min()) if len(tiers) else 0,
@@ -969,6 +971,19 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             f"{summary['referrals']}.",
             "Next year's ratings: " + ", ".join(f"{k} {v}" for k, v in summary["credit"].items()),
         ]
+        if not summary.get("scores"):
+            lines.append(
+                "No --scores: indicator precision and calibration were not computed "
+                "(indicator_precision.csv, calibration.csv not written)."
+            )
+        if not summary.get("credit_previous_ratings", True):
+            lines.append(
+                "No previous credit ratings (--data folder with credit_ratings): "
+                f"{summary.get('credit_defaulted', 0)} institutions not inspected were rated "
+                f"{summary.get('credit_default_rating', 'B')} by default, so next year's ratings "
+                "reflect this year's inspections only; give --data DIR to carry last year's "
+                "ratings forward."
+            )
         if small:
             lines.append(
                 f"Note: only {summary['min_inspected_per_tier']} inspection(s) in the smallest "
@@ -976,7 +991,7 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             )
     else:
         lines = [
-            f"全省（市）违规率估计（Hájek）：{_pct(vr.get('estimate'))}"
+            f"全市违规率估计（Hájek）：{_pct(vr.get('estimate'))}"
             f"（95%置信区间 {_pct(vr.get('ci_low'))}–{_pct(vr.get('ci_high'))}）；"
             f"仅按被检查机构计算的发现率 {_pct(nv.get('estimate'))}（因风险加权抽取而偏高，不代表总体）。",
             f"违规金额总量估计：{_money(am.get('estimate'))} 万元"
@@ -991,6 +1006,18 @@ def summary_text(summary: dict, lang: str = "zh") -> str:
             "下一年度信用等级："
             + "，".join(f"{k} 级 {v} 家" for k, v in summary["credit"].items()),
         ]
+        if not summary.get("scores"):
+            lines.append(
+                "未提供 --scores（评分结果）：未计算指标精确率和评分校准"
+                "（未生成 indicator_precision.csv、calibration.csv）。"
+            )
+        if not summary.get("credit_previous_ratings", True):
+            lines.append(
+                "未提供上年信用等级（--data 数据目录中的 credit_ratings）："
+                f"{summary.get('credit_defaulted', 0)}家未检查机构按默认"
+                f"{summary.get('credit_default_rating', 'B')}级计，下一年度信用等级仅反映本年检查结果；"
+                "提供 --data 数据目录可沿用上年等级。"
+            )
         if small:
             lines.append(
                 f"提示：最小的风险等级仅检查 {summary['min_inspected_per_tier']} 家，正态置信区间"

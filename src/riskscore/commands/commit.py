@@ -14,30 +14,53 @@ DEFAULT_FALLBACK = (
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "commit",
-        help="publish the commitment (SHA-256 of the canonical inputs) and the future randomness",
+        help="公布承诺：抽取输入的SHA-256和事先指定的随机数来源 / publish the commitment (SHA-256 of "
+        "the inputs) and the future randomness",
         description=(
+            "在开奖前公布：把抽取输入（机构名单及等级和概率、检查人员、回避名单、政策、程序版本）复制到 "
+            "DRAW_DIR/inputs/，并在 DRAW_DIR/commitment.json 中写入其SHA-256和指定的未来公开随机数。 / "
             "Copy the canonical inputs (targets with tiers and π, inspector pool, conflicts, "
             "policy, code version) into DRAW_DIR/inputs/ and write DRAW_DIR/commitment.json with "
             "their SHA-256 (conflicts salted) and the named future public randomness."
         ),
     )
-    p.add_argument("--plan", type=Path, required=True, help="PLAN_DIR")
-    p.add_argument("--data", type=Path, default=None, help="data folder (default: the plan's)")
-    p.add_argument("--out", type=Path, required=True, help="DRAW_DIR")
+    p.add_argument("--plan", type=Path, required=True, help="计划目录 / plan folder (PLAN_DIR)")
+    p.add_argument(
+        "--data", type=Path, default=None, help="数据目录 / data folder (default: the plan's)"
+    )
+    p.add_argument("--out", type=Path, required=True, help="抽取目录 / draw folder (DRAW_DIR)")
     p.add_argument(
         "--randomness-source",
         required=True,
-        help="the future public randomness, e.g. '福利彩票双色球 2026-01-15 开奖号码' or 'drand round N'",
-    )
-    p.add_argument("--fallback", default=DEFAULT_FALLBACK, help="fallback randomness source")
-    p.add_argument("--round", default=None, help="round index (1-based) or name; default 1")
-    p.add_argument(
-        "--draw-date", default=None, help="date for certificate validity (default: round start)"
+        help="未来的公开随机数来源，如 '福利彩票双色球 2025-03-30 开奖号码' / the future public "
+        "randomness, e.g. a named lottery draw or 'drand round N'",
     )
     p.add_argument(
-        "--previous", type=Path, nargs="*", default=None, help="earlier rounds' DRAW_DIRs"
+        "--fallback", default=DEFAULT_FALLBACK, help="备用随机数来源 / fallback randomness source"
     )
-    p.add_argument("--salt", default=None, help="salt for the conflicts hash (default: random)")
+    p.add_argument(
+        "--round",
+        default=None,
+        help="批次序号或名称（默认1） / round index (1-based) or name; default 1",
+    )
+    p.add_argument(
+        "--draw-date",
+        default=None,
+        help="抽取日期（核对执法证有效期，默认批次开始日） / draw date (default: round start)",
+    )
+    p.add_argument(
+        "--previous",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="此前批次的抽取目录 / earlier rounds' DRAW_DIRs",
+    )
+    p.add_argument(
+        "--salt",
+        default=None,
+        help="回避名单哈希的盐（默认随机） / salt for the conflicts hash (default: random)",
+    )
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示语言 / message language")
     p.set_defaults(func=run)
 
 
@@ -50,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
         args.plan, args.data, args.round, args.draw_date, args.previous, args.salt
     )
     rec = write_commitment(args.out, inputs, args.randomness_source, args.fallback)
-    print(f"承诺 commitment sha256: {rec['commitment_sha256']}")
-    print(f"随机数来源 randomness source: {rec['randomness_source']}")
-    print(f"→ {args.out / 'commitment.json'} (publish it before the randomness is known)")
+    path = args.out / "commitment.json"
+    if getattr(args, "lang", "zh") == "zh":
+        print(f"承诺哈希：{rec['commitment_sha256']}")
+        print(f"随机数来源：{rec['randomness_source']}")
+        print(f"已写入 {path}；请在开奖前公布承诺哈希和随机数来源。")
+    else:
+        print(f"commitment sha256: {rec['commitment_sha256']}")
+        print(f"randomness source: {rec['randomness_source']}")
+        print(f"written {path}; publish it before the randomness is known.")
     return 0

@@ -138,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
                 str(draw_dir),
                 "--randomness-source",
                 DEMO_RANDOMNESS_SOURCE,
+                *lang,
             ],
         ),
         (
@@ -153,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
                 *lang,
             ],
         ),
-        (label("verify"), ["verify", str(draw_dir)]),
+        (label("verify"), ["verify", str(draw_dir), *lang]),
         (
             label("inspect-sim"),
             [

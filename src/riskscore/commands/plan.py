@@ -9,20 +9,33 @@ from pathlib import Path
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plan",
-        help="annual plan: inclusion probabilities, floor and capacity checks (年度抽查计划)",
+        help="年度抽查计划：抽中概率、比例下限和检查力量核对 / annual plan: inclusion probabilities, "
+        "floor and capacity checks",
         description=(
-            "Per-institution inclusion probabilities for the year and per round from SCORES.csv "
+            "按评分结果和政策文件计算每家机构的年度和分批次抽中概率，核对抽查比例下限和检查力量，"
+            "生成计划文件和计划公告。 / Per-institution inclusion probabilities for the year and per round from SCORES.csv "
             "and a policy file; checks the floor and the inspector capacity; writes "
             "PLAN_DIR/plan.json, PLAN_DIR/inclusion.csv, PLAN_DIR/policy.yaml and the plan notice."
         ),
     )
-    p.add_argument("--scores", type=Path, required=True, help="scores.csv from `riskscore score`")
-    p.add_argument("--data", type=Path, default=None, help="data folder (institutions, inspectors)")
     p.add_argument(
-        "--policy", default=None, help="policy YAML or shipped policy id (default: floor10_2025)"
+        "--scores", type=Path, required=True, help="评分结果 / scores.csv from `riskscore score`"
     )
-    p.add_argument("--out", type=Path, required=True, help="PLAN_DIR")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="notice language")
+    p.add_argument(
+        "--data", type=Path, default=None, help="数据目录（名录库、检查人员） / data folder"
+    )
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="政策文件或内置政策编号 / policy YAML or shipped policy id (default: floor10_2025)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="计划目录 / plan folder (PLAN_DIR)")
+    p.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="公告和提示语言 / notice and message language",
+    )
     p.set_defaults(func=run)
 
 
@@ -41,21 +54,46 @@ def _run(args, run_plan, plan_notice) -> int:
     plan_notice(args.out, args.out / "notices", lang=args.lang)
     s = plan.summary
     fl = s["floor"]
-    print(
-        f"计划 plan: {fl['planned_inspections']} inspections of {s['frame']['institutions']} "
-        f"institutions ({fl['planned_ratio']:.1%}, floor {fl['overall_floor']:.0%}"
-        + (f", rates scaled ×{fl['scaled_by']:.3f}" if fl["scaled_by"] != 1 else "")
-        + f") → {args.out}"
-    )
-    counts = fl.get("counts", "inspections")
-    print(
-        f"  floor counts {counts} (下限按{'机构数（家）' if counts == 'institutions' else '检查家次'}"
-        f"计); expected distinct institutions {fl['expected_distinct_institutions']:.1f} "
-        f"({fl['expected_distinct_ratio']:.1%})"
-    )
-    for t, st in s["strata"].items():
+    n, big_n = fl["planned_inspections"], s["frame"]["institutions"]
+    scaled = fl["scaled_by"] != 1
+    if args.lang == "zh":
         print(
-            f"  tier {t}: N={st['N_h']} n={st['n_h']} rounds={st['n_h_rounds']} pi={st['pi_annual']:.4f}"
-            f" expected_loss={st.get('expected_loss', 0.0):,.0f} 元"
+            f"年度抽查计划：{big_n}家机构中预期抽查{n}家次（{fl['planned_ratio']:.1%}，"
+            f"下限{fl['overall_floor']:.0%}"
+            + (f"，各等级比例已统一乘以{fl['scaled_by']:.3f}以达到下限" if scaled else "")
+            + f"）→ {args.out}"
         )
+    else:
+        print(
+            f"Annual plan: {n} inspections of {big_n} institutions ({fl['planned_ratio']:.1%}, "
+            f"floor {fl['overall_floor']:.0%}"
+            + (f"; tier rates scaled by {fl['scaled_by']:.3f} to meet it" if scaled else "")
+            + f") → {args.out}"
+        )
+    counts = fl.get("counts", "inspections")
+    if "expected_distinct_institutions" in fl:
+        if args.lang == "zh":
+            print(
+                f"  下限按{'机构数（家）' if counts == 'institutions' else '检查家次'}计；"
+                f"预期抽查不同机构{fl['expected_distinct_institutions']:.1f}家"
+                f"（{fl['expected_distinct_ratio']:.1%}）"
+            )
+        else:
+            print(
+                f"  the floor counts {counts}; expected distinct institutions "
+                f"{fl['expected_distinct_institutions']:.1f} ({fl['expected_distinct_ratio']:.1%})"
+            )
+    for t, st in s["strata"].items():
+        rounds = ("、" if args.lang == "zh" else ", ").join(str(k) for k in st["n_h_rounds"])
+        if args.lang == "zh":
+            print(
+                f"  {t}级：{st['N_h']}家，计划抽查{st['n_h']}家次（各批次 {rounds}），"
+                f"年度抽中概率{st['pi_annual']:.4f}，预期违规金额{st.get('expected_loss', 0.0):,.0f}元"
+            )
+        else:
+            print(
+                f"  tier {t}: {st['N_h']} institutions, {st['n_h']} inspections (by round "
+                f"{rounds}), annual inclusion probability {st['pi_annual']:.4f}, expected "
+                f"improper amount {st.get('expected_loss', 0.0):,.0f} CNY"
+            )
     return 0

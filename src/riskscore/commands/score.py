@@ -33,48 +33,55 @@ PII_COLUMNS = sorted({c for t in TABLES.values() for c in t.pii_columns})
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "score",
-        help="score institutions: risk score, tier, family scores, evidence (机构风险评分)",
+        help="机构风险评分：风险分、等级、各类违规评分、疑点记录 / score institutions: risk score, tier, "
+        "family scores, evidence",
         description=(
             "Compute the risk indicators of a data folder, compare institutions with their "
             "peers (type × level) after empirical-Bayes shrinkage, and write OUT/scores.csv "
             "(one row per institution), OUT/evidence.csv and OUT/indicators.csv. "
-            "计算风险指标、同类比较与收缩估计，输出机构风险分、风险等级和现场核查线索。"
+            "计算风险指标、同类比较与收缩估计，输出机构风险分、风险等级和现场核查线索。 / "
         ),
     )
-    p.add_argument("--data", type=Path, required=True, help="data folder (数据目录)")
-    p.add_argument("--out", type=Path, required=True, help="output folder (输出目录)")
+    p.add_argument("--data", type=Path, required=True, help="数据目录 / data folder")
+    p.add_argument("--out", type=Path, required=True, help="输出目录 / output folder")
     p.add_argument(
         "--engine",
         choices=("duckdb", "spark"),
         default="duckdb",
-        help="compute engine (default duckdb)",
+        help="计算引擎 / compute engine (default duckdb)",
     )
     p.add_argument(
         "--policy",
         default=None,
-        help="policy YAML or shipped policy id; its 'tiers' section sets the tier cut-offs "
+        help="政策文件或内置政策编号（其 tiers 部分决定等级划分） / policy YAML or shipped policy id; "
+        "its 'tiers' section sets the tier cut-offs "
         "(default: the shipped default policy)",
     )
     p.add_argument(
         "--reference",
         type=Path,
         default=None,
-        help="data folder of the reference period to fit the peer priors on (参照期; default: --data)",
+        help="参照期数据目录 / data folder of the reference period for the peer priors (default: --data)",
     )
     p.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="summary language (default zh)"
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="提示语言 / summary language (default zh)",
     )
-    p.add_argument("--seed", type=int, default=0, help="IsolationForest seed (recorded; default 0)")
+    p.add_argument(
+        "--seed", type=int, default=0, help="孤立森林随机种子 / IsolationForest seed (default 0)"
+    )
     p.add_argument(
         "--evidence-per-indicator",
         type=int,
         default=20,
-        help="evidence records kept per institution and flagged indicator (default 20)",
+        help="每家机构每项指标保留的疑点记录数 / evidence records kept per institution and indicator",
     )
     p.add_argument(
-        "--by-region", action="store_true", help="peer groups also by region (分区域比较)"
+        "--by-region", action="store_true", help="同类比较也按区划分组 / peer groups also by region"
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--quiet", action="store_true", help="不显示进度条 / no progress bar")
     from riskscore.commands.validate import add_engine_options
 
     add_engine_options(p, spark=True)
@@ -185,21 +192,37 @@ def _summary(lang, scores, res, skipped_extra, warn_lines, out, seed, ref_dir, n
         else res.values["indicator_id"].nunique()
     )
     tiers = scores["tier"].value_counts().reindex(list("ABCD"), fill_value=0)
+    n_adj = (
+        int((scores["tier"].astype(str) != scores["tier_score"].astype(str)).sum())
+        if "tier_score" in scores.columns
+        else 0
+    )
     lines = []
     if zh:
         lines.append(
             f"风险评分完成：机构 {n_inst} 家；计算指标 {n_ind} 项，跳过 {len(res.skipped)} 项；"
-            f"参照期：{ref_dir or '本期数据'}；随机种子 seed={seed}"
+            f"参照期：{ref_dir or '本期数据'}；随机种子：{seed}"
         )
         lines.append(
             "风险等级（A 低 … D 高）：" + "，".join(f"{t} {tiers[t]} 家" for t in tiers.index)
         )
+        if n_adj:
+            lines.append(
+                f"其中 {n_adj} 家的风险等级（tier）与仅按评分的等级（tier_score）不同："
+                "已按上年信用等级调整（信用好下调、信用差上调，见 credit_rating 列）。"
+            )
     else:
         lines.append(
             f"Scored {n_inst} institutions; {n_ind} indicators computed, {len(res.skipped)} "
             f"skipped; reference: {ref_dir or 'same data'}; seed={seed}"
         )
         lines.append("Tiers (A low … D high): " + ", ".join(f"{t} {tiers[t]}" for t in tiers.index))
+        if n_adj:
+            lines.append(
+                f"{n_adj} institutions have a tier different from the score-only tier "
+                "(tier_score): adjusted by last year's credit rating (good credit one tier "
+                "down, poor credit up; see credit_rating)."
+            )
     if res.skipped:
         lines.append("跳过的指标及原因：" if zh else "Skipped indicators and why:")
         for ind_id, reason in sorted(res.skipped):

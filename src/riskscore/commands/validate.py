@@ -19,48 +19,51 @@ would run on a fraction of the institutions."""
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "validate",
-        help="validate a data folder against the data contract (数据校验)",
+        help="数据校验：按数据契约检查数据目录 / validate a data folder against the data contract",
         description=(
             "读取数据目录中的各表（CSV UTF-8/BOM/GB18030、XLSX、Parquet），按数据契约校验，"
-            "问题行隔离并说明原因。Read every contract table in DIR, validate it and account "
+            "问题行隔离并说明原因。 / Read every contract table in DIR, validate it and account "
             "for every row. Exit 0 when the folder is usable (required tables present and "
             "readable), 2 otherwise."
         ),
     )
-    p.add_argument("--data", required=True, metavar="DIR", help="data folder (数据目录)")
+    p.add_argument("--data", required=True, metavar="DIR", help="数据目录 / data folder")
     p.add_argument(
         "--json",
         action="store_true",
-        help='print {"tables": {table: {read, accepted, quarantined, reasons}}, ...}',
+        help="以JSON输出各表的读取、接受、隔离行数及原因 / print the counts as JSON",
     )
     p.add_argument(
         "--quarantine-out",
         metavar="DIR",
-        help="write quarantined rows with their reason to DIR/<table>.csv "
-        "(personal-data columns left out)",
+        help="隔离行及原因写入 DIR/<表名>.csv（不含个人信息列） / write quarantined rows with "
+        "their reason to DIR/<table>.csv (personal-data columns left out)",
     )
     p.add_argument(
         "--clean-out",
         metavar="DIR",
-        help="write accepted rows to DIR/<table>.parquet (for the indicator engine)",
+        help="接受的行写入 DIR/<表名>.parquet / write accepted rows to DIR/<table>.parquet",
     )
     p.add_argument(
         "--dictionaries",
         metavar="FILE",
         default=None,
-        help="bureau code dictionaries (YAML) extending the shipped ones "
-        "(字典映射; DIR/dictionaries.yaml is also read when present)",
+        help="本局代码字典映射（YAML，补充内置字典） / bureau code dictionaries (YAML) extending the "
+        "shipped ones (DIR/dictionaries.yaml is also read when present)",
     )
     p.add_argument(
         "--max-registry-quarantine",
         type=float,
         default=MAX_REGISTRY_QUARANTINE,
         metavar="SHARE",
-        help="exit 2 when the institution registry quarantines more than this share of its "
-        f"rows (default {MAX_REGISTRY_QUARANTINE:g})",
+        help="名录库隔离行占比超过该值时退出码为2 / exit 2 when the institution registry "
+        f"quarantines more than this share of its rows (default {MAX_REGISTRY_QUARANTINE:g})",
     )
     p.add_argument(
-        "--lang", choices=("zh", "en"), default="zh", help="language of the summary (default zh)"
+        "--lang",
+        choices=("zh", "en"),
+        default="zh",
+        help="提示语言 / summary language (default zh)",
     )
     add_engine_options(p, spark=False)
     p.add_argument(
@@ -68,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="rows per batch when reading (bounded memory for big files)",
+        help="分批读取的行数（大文件限内存） / rows per batch when reading big files",
     )
     p.set_defaults(func=run)
 

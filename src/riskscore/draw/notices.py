@@ -117,14 +117,14 @@ L = {
             "published before the lottery; they must be identical.",
             "2. Randomness: the numbers come from the public lottery named in advance; drop "
             "leading zeros, sort each group ascending, write each number followed by '.', end "
-            "each group with '/': the canonical text '{canonical}', whose SHA-256 is the seed "
+            "each group with '/': the canonical text '{canonical}', whose SHA-256 is the draw key "
             "{seed}.",
             "3. Inputs: obtain every file of this draw from the bureau or its portal (institutions "
             "with risk tiers and inclusion probabilities, inspector list, policy, parameters, "
             "manifest) and compute their SHA-256; each must match the manifest and the "
             "commitment. The conflict-of-interest list is published as a salted hash.",
             "4. Re-draw: within each risk tier, every institution gets a SHA-256 ticket from the "
-            "seed, the purpose and its code; the n lowest tickets are drawn, and inspectors are "
+            "draw key, the purpose and its code; the n lowest tickets are drawn, and inspectors are "
             "drawn and matched the same way. The open-source tool riskscore re-runs it "
             "('riskscore verify DRAW_FOLDER' prints 'verified' when every byte matches), or "
             "recompute it in any language from these rules.",

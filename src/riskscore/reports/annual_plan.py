@@ -569,14 +569,15 @@ def policy_checks(inputs: ReportInputs) -> pd.DataFrame:
     floor = plan.get("floor", {})
     cap = int(plan.get("annual_cap", pol["sampling"]["annual_cap"]))
     required_n = floor.get("required_inspections")
-    req_txt = f"≥ {k['floor']:.0%}" + (f"（≥ {required_n}）" if required_n is not None else "")
+    lp, rp = ("（", "）") if lang == "zh" else (" (", ")")
+    req_txt = f"≥ {k['floor']:.0%}" + (f"{lp}≥ {required_n}{rp}" if required_n is not None else "")
     floor_ok = bool(floor["met"]) if "met" in floor else k["sampling_ratio"] >= k["floor"]
     rows = [
         (
             "floor",
             t("ap.check.floor", lang),
             req_txt,
-            f"{k['sampling_ratio']:.1%}（{k['expected_inspections']:,.0f}）",
+            f"{k['sampling_ratio']:.1%}{lp}{k['expected_inspections']:,.0f}{rp}",
             floor_ok,
         ),
         (

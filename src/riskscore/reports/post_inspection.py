@@ -403,7 +403,7 @@ def section_precision(inputs, top_n: int = 15) -> pd.DataFrame | None:
     shown = pd.concat([fam, ind], ignore_index=True)
     zh = lang == "zh"
     shown["name"] = [
-        family_name(n, lang) if k == "family" else _indicator_label(n, lang)
+        family_name(n, lang) if k == "family" else _indicator_label(n, lang, inputs)
         for k, n in zip(shown["kind"], shown["name"], strict=True)
     ]
     shown["kind"] = [
@@ -454,10 +454,10 @@ def section_precision(inputs, top_n: int = 15) -> pd.DataFrame | None:
     return tab
 
 
-def _indicator_label(name: str, lang: str) -> str:
+def _indicator_label(name: str, lang: str, inputs=None) -> str:
     from riskscore.reports.profile import _indicator_label as lab
 
-    return lab(name, lang)
+    return lab(name, lang, inputs)
 
 
 def section_calibration(inputs) -> pd.DataFrame | None:

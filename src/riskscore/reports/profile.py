@@ -214,7 +214,33 @@ def peer_label(group: str, lang: str) -> str:
     return "·".join(out) if out else group
 
 
-def _indicator_label(indicator_id: str, lang: str) -> str:
+def _csv_indicator_names(inputs: ReportInputs | None) -> dict[str, tuple[str, str]]:
+    """Indicator names written by ``riskscore score`` (indicator_zh/indicator_en columns of
+    indicators.csv or evidence.csv), for indicators the registry does not know."""
+    if inputs is None or not inputs.score_dir:
+        return {}
+    key = "indicator_names"
+    if key not in inputs._cache:
+        names: dict[str, tuple[str, str]] = {}
+        for read in (inputs.indicators, inputs.evidence):
+            try:
+                df = read()
+            except RiskscoreError:
+                continue
+            if {"indicator_id", "indicator_zh", "indicator_en"} <= set(df.columns):
+                sub = df.drop_duplicates("indicator_id")
+                for i, zh, en in zip(
+                    sub["indicator_id"], sub["indicator_zh"], sub["indicator_en"], strict=True
+                ):
+                    names.setdefault(str(i), (str(zh), str(en)))
+        inputs._cache[key] = names
+    return inputs._cache[key]
+
+
+def _indicator_label(indicator_id: str, lang: str, inputs: ReportInputs | None = None) -> str:
+    pair = _csv_indicator_names(inputs).get(str(indicator_id))
+    if pair is not None and pair[0 if lang == "zh" else 1] not in ("", "nan"):
+        return pair[0 if lang == "zh" else 1]
     try:
         from riskscore.scoring import indicator_names
 
@@ -253,7 +279,7 @@ def section_peers(inputs: ReportInputs, fixmedins_code: str = "", max_charts: in
     n_peers = int(tab["n_peers"].max()) if len(tab) else 0
     d.narrative(t("pr.peers.text", lang, peer=peer, n=n_peers, k=above))
     shown = tab.drop(columns=["peer_group"]).copy()
-    shown.insert(0, "indicator", [_indicator_label(x, lang) for x in shown["indicator_id"]])
+    shown.insert(0, "indicator", [_indicator_label(x, lang, inputs) for x in shown["indicator_id"]])
     shown["family"] = [family_name(x, lang) for x in shown["family"]]
     d.table(
         shown.drop(columns=["indicator_id"]),
@@ -283,7 +309,9 @@ def section_peers(inputs: ReportInputs, fixmedins_code: str = "", max_charts: in
             vals = ind.loc[sel, "value"].dropna()
             ax.hist(vals, bins=min(20, max(5, len(vals) // 2)), color="#90a4ae")
             ax.axvline(r["value"], color="#e53935", linewidth=2)
-            ax.set_title(_short(_indicator_label(r["indicator_id"], lang), lang), fontsize=8)
+            ax.set_title(
+                _short(_indicator_label(r["indicator_id"], lang, inputs), lang), fontsize=8
+            )
             ax.tick_params(labelsize=7)
         for ax in axes.ravel()[k:]:
             ax.axis("off")
@@ -513,7 +541,13 @@ def section_evidence(inputs: ReportInputs, fixmedins_code: str = "", top_n: int 
     ev = evidence_table(inputs, code)
     top = ev.head(int(top_n)).copy()
     d.narrative(t("pr.evidence.text", lang, n=len(ev), k=len(top)))
-    top.insert(0, "indicator", [_indicator_label(x, lang) for x in top["indicator_id"]])
+    top.insert(0, "indicator", [_indicator_label(x, lang, inputs) for x in top["indicator_id"]])
+    if lang == "zh":  # the table's Chinese name (就诊信息, 费用明细 …) instead of its code
+        from riskscore.contract import TABLES
+
+        top["record_table"] = [
+            TABLES[x].zh if x in TABLES else x for x in top["record_table"].astype(str)
+        ]
     top["family"] = [family_name(x, lang) for x in top["family"]]
     top["date"] = pd.to_datetime(top["date"]).dt.strftime("%Y-%m-%d")
     d.table(
