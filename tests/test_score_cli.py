@@ -105,7 +105,7 @@ def test_score_writes_one_row_per_institution(monkeypatch, tmp_path, capsys):
     assert (first["tier"].map(order) == np.minimum(first["tier_score"].map(order) + 1, 3)).all()
     text = capsys.readouterr().out
     assert "跳过" in text and "b7_pairs" in text and "fee_list_d" in text
-    assert "风险等级" in text and "seed=0" in text
+    assert "风险等级" in text and "随机种子：0" in text
     ev = pd.read_csv(out / "evidence.csv", dtype=str)
     assert ev.groupby(["fixmedins_code", "indicator_id"]).size().max() <= 20
     ind = pd.read_csv(out / "indicators.csv", dtype={"fixmedins_code": str})

@@ -62,7 +62,7 @@ def _fails_naming(d: Path, capsys, *names: str, extra: tuple[str, ...] = ()) -> 
     capsys.readouterr()
     assert cli(["verify", str(d), *extra]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "FAILED" in err[0], err
+    assert len(err) == 1 and "核验失败" in err[0], err
     assert any(n in err[0] for n in names), f"{err[0]!r} names none of {names}"
     return err[0]
 
@@ -267,7 +267,7 @@ def test_missing_commitment(tmp_path, capsys):
     capsys.readouterr()
     assert cli(["verify", str(d), "--allow-uncommitted"]) == 0
     out = capsys.readouterr().out
-    assert "WARNING" in out and "commitment" in out and "核验通过" in out
+    assert "警告" in out and "commitment" in out and "核验通过" in out
 
 
 def test_verify_draw_library_call_names_the_notice(drawn, tmp_path):
