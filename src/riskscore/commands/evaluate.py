@@ -32,21 +32,31 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         action="append",
         default=None,
-        help="sample size for precision/recall at k (repeatable; 10%% is always added)",
+        help="前k家的精确率/召回率中的k（可重复） / sample size k for precision/recall at k (repeatable; 10%% is always added)",
     )
     p.add_argument(
-        "--plan", type=Path, default=None, help="plan folder: k = its planned inspections"
+        "--plan",
+        type=Path,
+        default=None,
+        help="计划目录：k取计划检查家次 / plan folder: k = its planned inspections",
     )
     p.add_argument(
         "--by-size", action="store_true", help="AUC within deciles of fund_paid (按规模分层)"
     )
     p.add_argument(
-        "--bootstrap", type=int, default=1000, help="bootstrap replicates (default 1000)"
+        "--bootstrap",
+        type=int,
+        default=1000,
+        help="自助法重复次数 / bootstrap replicates (default 1000)",
     )
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument("--out", type=Path, default=None, help="write evaluation.json and .csv here")
-    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="summary language")
+    p.add_argument(
+        "--seed", type=int, default=0, help="自助法随机种子 / bootstrap seed (default 0)"
+    )
+    p.add_argument("--json", action="store_true", help="以JSON输出 / print the result as JSON")
+    p.add_argument(
+        "--out", type=Path, default=None, help="输出目录 / write evaluation.json and .csv here"
+    )
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示语言 / summary language")
     p.set_defaults(func=run)
 
 
