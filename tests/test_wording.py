@@ -120,6 +120,11 @@ def data_values(dirs: dict) -> list[str]:
         for c in ("item_name", "content", "legal_basis", "hilist_name"):
             if c in df.columns:
                 vals |= set(df[c].dropna())
+    res = Path(dirs["results_dir"]) / "results.csv"
+    if res.exists():
+        r = pd.read_csv(res, dtype=str)
+        if "referral_to" in r.columns:
+            vals |= set(r["referral_to"].dropna())
     plan = json.loads((Path(dirs["plan_dir"]) / "plan.json").read_text(encoding="utf-8"))
     vals |= {r["name"] for r in plan.get("rounds", [])}
     vals.add(str(plan.get("policy", {}).get("title", "")))
@@ -185,11 +190,17 @@ def test_no_header_only_table(rendered, name, lang):
     assert not header_only_tables(markup), f"{name} ({lang}): {header_only_tables(markup)}"
 
 
-def test_empty_tables_say_none(rendered):
-    # the fixture has no referral: the referrals table is there, with one 无 row
-    markup = rendered[("post_inspection", "zh")]
-    m = re.search(r'<table[^>]*data-key="post_inspection.referrals".*?</table>', markup, re.S)
-    assert m and "rs-none" in m.group(0) and ">无<" in m.group(0)
+def test_empty_tables_say_none(monkeypatch):
+    import pandas as pd
+
+    import riskscore.reports.display as display
+
+    monkeypatch.setattr(display, "_display_html", lambda markup: markup)
+    empty = pd.DataFrame(columns=["fixmedins_code", "referral_to"])
+    zh = display.table(empty, "post_inspection.referrals", "zh")
+    en = display.table(empty, "post_inspection.referrals", "en")
+    assert "rs-none" in zh and ">无<" in zh and ">none<" in en
+    assert not header_only_tables(zh) and not header_only_tables(en)
 
 
 def test_header_only_check_can_fail():
