@@ -98,7 +98,7 @@ def add_engine_options(p: argparse.ArgumentParser, spark: bool = True) -> None:
             "--spark-master",
             default=None,
             metavar="URL",
-            help="Spark master URL with --engine spark, e.g. spark://host:7077 (default: "
+            help="Spark 集群地址 / Spark master URL with --engine spark, e.g. spark://host:7077 (default: "
             "RISKSCORE_SPARK_MASTER or local[2])",
         )
 
