@@ -42,6 +42,8 @@ ALLOWED_EN = {
     "riskscore",
     "sha",
     "SHA",
+    # a policy setting quoted for the analyst (floor_counts: institutions)
+    "institutions",
     # tiers and codes
     "A",
     "B",
