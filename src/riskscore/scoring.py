@@ -640,17 +640,20 @@ class RiskScorer(BaseEstimator):
         return fam.reindex(index=inst["fixmedins_code"], columns=list(FAMILIES)).fillna(0.0)
 
     def _family_profile(self, detail: pd.DataFrame, inst: pd.DataFrame) -> pd.DataFrame:
-        """``sigmoid(max log_ratio)`` per family (NaN where no indicator of it applies).
+        """Profile ``m / (1 + m)`` per family, ``m`` = mean of the family's ratios
+        ``shrunken rate / peer norm`` (NaN where no indicator of the family applies).
 
-        Indicators switched off by ``indicator_weights`` (weight 0) count as 0.
+        Strictly increasing in every indicator's shrunken rate, so institutions differing in
+        any indicator do not tie. Indicators switched off by ``indicator_weights`` (weight 0)
+        count as ratio 0.
         """
-        d = detail
+        d = detail.assign(ratio=np.exp(detail["log_ratio"].to_numpy(float)))
         if self.indicator_weights:
             off = [k for k, v in self.indicator_weights.items() if float(v) == 0.0]
-            d = d.assign(log_ratio=d["log_ratio"].where(~d["indicator_id"].isin(off), -np.inf))
-        lr = d.groupby(["fixmedins_code", "family"])["log_ratio"].max().unstack("family")
-        lr = lr.reindex(index=inst["fixmedins_code"], columns=list(FAMILIES))
-        return special.expit(lr)
+            d = d.assign(ratio=d["ratio"].where(~d["indicator_id"].isin(off), 0.0))
+        m = d.groupby(["fixmedins_code", "family"])["ratio"].mean().unstack("family")
+        m = m.reindex(index=inst["fixmedins_code"], columns=list(FAMILIES))
+        return m / (1.0 + m)
 
     def _family_evidence(self, excess: pd.DataFrame, profile: pd.DataFrame) -> pd.DataFrame:
         """Family evidence ``E_f = excess_f + profile_weight × profile_f`` (0 if not applicable)."""
