@@ -392,3 +392,19 @@ def test_templates_are_package_data():
     for name in TEMPLATES:
         rel = f"reports/templates/{name}.ipynb"
         assert any(fnmatch.fnmatch(rel, p) for p in patterns), rel
+
+
+def test_post_inspection_evaluation_section(world):
+    """Section 9 calls riskscore.evaluate on the inspected institutions."""
+    from sklearn.metrics import roc_auc_score
+
+    _, dirs = world
+    rep = _inputs(dirs, lang="en")
+    tab = post_inspection.section_evaluation(rep)
+    if tab is None:  # results without both outcomes: the section says so
+        return
+    sc, res = rep.scores(), rep.results()
+    lab = res.groupby("fixmedins_code")["violation_found"].max().astype(int)
+    df = sc.merge(lab.rename("y"), left_on="fixmedins_code", right_index=True)
+    got = tab[(tab["column"] == "risk_score") & (tab["metric"] == "roc_auc")]["value"].iloc[0]
+    assert got == pytest.approx(roc_auc_score(df["y"], df["risk_score"].astype(float)))
