@@ -558,3 +558,36 @@ def test_indicator_weights(province):
     assert (out["split_prescription"] == 0).all()  # its only indicator is switched off
     assert base["split_prescription"].max() > 0.5
     assert (out["risk_log_excess"] <= base["risk_log_excess"] + 1e-9).all()
+
+
+def test_continuous_composite_ranks_everyone(province):
+    inst, values, truth, exposure = province
+    est = RiskScorer().fit(values, inst)
+    out, det = est.score_details(values, inst, exposure)
+    # no ties among institutions with claims, no saturation near 1
+    assert out["risk_score"].duplicated().mean() <= 0.01
+    assert (out["risk_score"] < 1).all() and (out["risk_score"] > 0).all()
+    top = out["risk_score"].nlargest(5)
+    assert top.round(4).nunique() == 5
+    # reasons name only indicators credibly above the peers (excess > 0)
+    flagged = set(det.loc[det["excess"] > 0, "fixmedins_code"])
+    assert set(out.loc[out["top_reasons_en"] != "", "fixmedins_code"]) == flagged
+    # below the credible-excess range the profile still ranks violators first
+    quiet = out[~out["fixmedins_code"].isin(flagged)]
+    y = quiet["fixmedins_code"].isin(truth["fixmedins_code"])
+    if 0 < y.sum() < len(y):
+        assert roc_auc_score(y, quiet["risk_score"]) > 0.5
+    assert (quiet["risk_score"] < 0.1 / 1.1 + 1e-12).all()
+    # identical data tie; one more flagged record breaks the tie upwards
+    a, b = out["fixmedins_code"].iloc[0], out["fixmedins_code"].iloc[1]
+    twin = inst[inst["fixmedins_code"] == a].assign(fixmedins_code="TWIN")
+    v_twin = values[values["fixmedins_code"] == a].assign(fixmedins_code="TWIN")
+    inst2 = pd.concat([inst, twin], ignore_index=True)
+    v2 = pd.concat([values, v_twin], ignore_index=True)
+    s2 = est.score(v2, inst2).set_index("fixmedins_code")["risk_score"]
+    assert s2["TWIN"] == s2[a]
+    v3 = v2.copy()
+    i = v3.index[v3["fixmedins_code"] == "TWIN"][0]
+    v3.loc[i, "numerator"] += 1
+    s3 = est.score(v3, inst2).set_index("fixmedins_code")["risk_score"]
+    assert s3["TWIN"] > s3[a] and s3[b] == s2[b]
