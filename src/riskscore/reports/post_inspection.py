@@ -806,7 +806,7 @@ def section_evaluation(inputs) -> pd.DataFrame | None:
     tab = tab[tab["metric"].isin(keep)]
     d.narrative(
         f"已检查机构 {out['n']} 家，发现违规 {out['positives']} 家。下表为风险分对检查结果的排序能力"
-        "（ROC-AUC 0.5 = 随机，1 = 完全区分；区间为 bootstrap 95% 区间）。被检查机构按风险等级以不同概率抽取，"
+        "（曲线下面积 0.5 = 随机，1 = 完全区分；区间为自助法 95% 区间）。被检查机构按风险等级以不同概率抽取，"
         "这些数字只描述被检查的机构。"
         if zh
         else f"{out['n']} institutions inspected, {out['positives']} with violations. Ranking "
@@ -814,10 +814,41 @@ def section_evaluation(inputs) -> pd.DataFrame | None:
         "bootstrap 95 % intervals). Inspected institutions were drawn with unequal "
         "probabilities by tier, so these figures describe the inspected institutions only."
     )
+    k = out["k"][0]
+    metric_zh = {
+        "roc_auc": "曲线下面积",
+        "average_precision": "平均精确率",
+        f"precision_at_{k}": f"前{k}家精确率",
+        "within_size_deciles_roc_auc": "同规模分组内曲线下面积",
+    }
+    shown = tab.copy()
+    if zh:
+        shown["metric"] = shown["metric"].map(lambda m: metric_zh.get(m, m))
+        shown["column"] = shown["column"].map(lambda c: SCORE_COLUMN_ZH.get(c, c))
+    labels = (
+        {"column": "评分列", "metric": "指标", "value": "数值", "ci_low": "下限", "ci_high": "上限"}
+        if zh
+        else {
+            "column": "score",
+            "metric": "metric",
+            "value": "value",
+            "ci_low": "low",
+            "ci_high": "high",
+        }
+    )
     d.table(
-        tab,
+        shown,
         "post_inspection.evaluation",
         lang,
         {"value": "{:.3f}", "ci_low": "{:.3f}", "ci_high": "{:.3f}"},
+        labels=labels,
     )
     return tab
+
+
+SCORE_COLUMN_ZH = {
+    "risk_score": "风险分",
+    "expected_loss": "预期损失",
+    "iforest_score": "孤立森林分",
+}
+"""Chinese names of the score columns in the evaluation table (families keep their ids)."""
