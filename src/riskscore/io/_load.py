@@ -723,27 +723,7 @@ class Dataset:
             ``{"tables": {name: {"read", "accepted", "quarantined", "reasons"}},
             "missing_optional": [...], "extra_files": [...], "files": {name: {...}}}``.
         """
-        files = {}
-        for name, t in self.tables.items():
-            entry = {"path": t.path.name, **{k: v for k, v in t.info.items() if k != "known"}}
-            if t.missing_columns:
-                entry["missing_columns"] = t.missing_columns
-            if t.extra_columns:
-                entry["extra_columns"] = t.extra_columns
-            if t.ignored_columns:
-                entry["ignored_columns"] = t.ignored_columns
-            if t.skipped_checks:
-                entry["skipped_checks"] = t.skipped_checks
-            files[name] = entry
-        dicts = self.dictionaries or default_dictionaries()
-        applied = {name: t.mapped for name, t in self.tables.items() if t.mapped}
-        return {
-            "tables": {name: t.counts() for name, t in self.tables.items()},
-            "missing_optional": list(self.missing_optional),
-            "extra_files": list(self.extra_files),
-            "files": files,
-            "dictionaries": {**dicts.describe(), "applied": applied},
-        }
+        return dataset_report(self)
 
     def write_clean_parquet(self, out_dir: str | Path) -> dict[str, Path]:
         """Write accepted rows per table to ``<out_dir>/<table>.parquet`` (for DuckDB/Ibis).
@@ -883,3 +863,38 @@ def load_folder_impl(
         extra_files=extra,
         dictionaries=dicts,
     )
+
+
+def dataset_report(ds, label=None) -> dict:
+    """The accounting of a loaded folder, shared by the pandas and the engine load paths.
+
+    Parameters
+    ----------
+    ds : Dataset or EngineDataset
+        Holds ``tables`` (each with ``path``, ``info``, ``counts()``, ``mapped`` and the column
+        lists), ``missing_optional``, ``extra_files`` and ``dictionaries``.
+    label : callable, optional
+        ``label(name, table) -> str``, the file shown for a table (default its file name).
+
+    Returns
+    -------
+    dict
+        ``{"tables", "missing_optional", "extra_files", "files", "dictionaries"}``.
+    """
+    files = {}
+    for name, t in ds.tables.items():
+        path = label(name, t) if label else t.path.name
+        entry = {"path": path, **{k: v for k, v in t.info.items() if k != "known"}}
+        for key in ("missing_columns", "extra_columns", "ignored_columns", "skipped_checks"):
+            if getattr(t, key):
+                entry[key] = getattr(t, key)
+        files[name] = entry
+    dicts = ds.dictionaries or default_dictionaries()
+    applied = {name: t.mapped for name, t in ds.tables.items() if t.mapped}
+    return {
+        "tables": {name: t.counts() for name, t in ds.tables.items()},
+        "missing_optional": list(ds.missing_optional),
+        "extra_files": list(ds.extra_files),
+        "files": files,
+        "dictionaries": {**dicts.describe(), "applied": applied},
+    }

@@ -1064,33 +1064,14 @@ class EngineDataset:
 
     def report(self) -> dict:
         """As :meth:`riskscore.io.Dataset.report` (``files[t]["files"]`` when several)."""
-        files = {}
-        for name, t in self.tables.items():
-            if isinstance(t, EngineTable):
-                label = self.sources.label(name) if self.sources else t.path.name
-            else:
-                label = t.path.name
-            entry = {"path": label, **{k: v for k, v in t.info.items() if k != "known"}}
-            if t.missing_columns:
-                entry["missing_columns"] = t.missing_columns
-            if t.extra_columns:
-                entry["extra_columns"] = t.extra_columns
-            if t.ignored_columns:
-                entry["ignored_columns"] = t.ignored_columns
-            if t.skipped_checks:
-                entry["skipped_checks"] = t.skipped_checks
-            files[name] = entry
-        from riskscore.io.dictionaries import default_dictionaries
+        from riskscore.io._load import dataset_report
 
-        dicts = self.dictionaries or default_dictionaries()
-        applied = {name: t.mapped for name, t in self.tables.items() if t.mapped}
-        return {
-            "tables": {name: t.counts() for name, t in self.tables.items()},
-            "missing_optional": list(self.missing_optional),
-            "extra_files": list(self.extra_files),
-            "files": files,
-            "dictionaries": {**dicts.describe(), "applied": applied},
-        }
+        def label(name, t):
+            if isinstance(t, EngineTable) and self.sources:
+                return self.sources.label(name)
+            return t.path.name
+
+        return dataset_report(self, label)
 
 
 def _known_codes(res: TableResult, column: str) -> pd.DataFrame:
