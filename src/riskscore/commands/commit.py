@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from riskscore.commands.draw import add_draw_input_options
+
 DEFAULT_FALLBACK = (
     "若指定开奖未按期公布，则使用其后第一期同一彩票的开奖号码 / if the named result is not "
     "published on time, the next draw of the same lottery"
@@ -43,23 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="批次序号或名称（默认1） / round index (1-based) or name; default 1",
     )
-    p.add_argument(
-        "--draw-date",
-        default=None,
-        help="抽取日期（核对执法证有效期，默认批次开始日） / draw date (default: round start)",
-    )
-    p.add_argument(
-        "--previous",
-        type=Path,
-        nargs="*",
-        default=None,
-        help="此前批次的抽取目录 / earlier rounds' DRAW_DIRs",
-    )
-    p.add_argument(
-        "--salt",
-        default=None,
-        help="回避名单哈希的盐（默认随机） / salt for the conflicts hash (default: random)",
-    )
+    add_draw_input_options(p)
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="提示语言 / message language")
     p.set_defaults(func=run)
 

@@ -34,23 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data", type=Path, default=None, help="数据目录 / data folder (default: the plan's)"
     )
-    p.add_argument(
-        "--draw-date",
-        default=None,
-        help="抽取日期（核对执法证有效期，默认批次开始日） / draw date (default: round start)",
-    )
-    p.add_argument(
-        "--previous",
-        type=Path,
-        nargs="*",
-        default=None,
-        help="此前批次的抽取目录 / earlier rounds' DRAW_DIRs",
-    )
-    p.add_argument(
-        "--salt",
-        default=None,
-        help="回避名单哈希的盐（默认随机） / salt for the conflicts hash (default: random)",
-    )
+    add_draw_input_options(p)
     p.add_argument(
         "--lang",
         choices=("zh", "en"),
@@ -122,3 +106,24 @@ def run(args: argparse.Namespace) -> int:
             f"institutions drawn; seed {seed}… → {out}"
         )
     return 0
+
+
+def add_draw_input_options(p: argparse.ArgumentParser) -> None:
+    """Options that fix a round's canonical inputs, shared by ``commit`` and ``draw``."""
+    p.add_argument(
+        "--draw-date",
+        default=None,
+        help="抽取日期（核对执法证有效期，默认批次开始日） / draw date (default: round start)",
+    )
+    p.add_argument(
+        "--previous",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="此前批次的抽取目录 / earlier rounds' DRAW_DIRs",
+    )
+    p.add_argument(
+        "--salt",
+        default=None,
+        help="回避名单哈希的盐（默认随机） / salt for the conflicts hash (default: random)",
+    )
