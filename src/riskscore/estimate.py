@@ -129,6 +129,10 @@ class StratifiedSample:
         has a single sampled unit.
     singleton : {"collapse", "nan"}
         Treatment of strata with one sampled unit (see module docstring).
+    design : {"srs", "pips"}
+        ``pips``: probability proportional to size within each stratum (conditional Poisson,
+        :mod:`riskscore.pips`): weights ``1/π_i`` (× ``n_h/m_h`` when drawn units lack a
+        result) and Hájek's variance approximation (:meth:`variance_of_total`).
     """
 
     stratum: np.ndarray
@@ -137,6 +141,7 @@ class StratifiedSample:
     pi: np.ndarray | None = None
     group: dict | None = None
     singleton: str = "collapse"
+    design: str = "srs"
     weight: np.ndarray = field(init=False)
     fpc_ok: bool = field(init=False)
     notes: list = field(init=False)
@@ -179,6 +184,27 @@ class StratifiedSample:
             )
         # Design weights
         self.fpc_ok = True
+        self.design_pi = None
+        if self.design == "pips":
+            if self.pi is None:
+                raise RiskscoreError(
+                    "the pips design needs the inclusion probability of every unit"
+                )
+            pi = np.asarray(self.pi, dtype=float)
+            if np.any(~np.isfinite(pi)) or np.any(pi <= 0) or np.any(pi > 1):
+                raise RiskscoreError("inclusion probability pi must be in (0, 1] for every unit")
+            self.fpc_ok = False
+            adj = np.array([self.n_h.get(h, 0) / self.m_h[h] for h in self.stratum], dtype=float)
+            adj = np.maximum(adj, 1.0)
+            self.design_pi = pi
+            self.weight = adj / pi
+            self.pi = 1.0 / self.weight
+            self.notes.append(
+                "πps design (conditional Poisson): weights 1/π, Hájek variance approximation"
+            )
+            return
+        if self.design != "srs":
+            raise RiskscoreError(f"design must be 'srs' or 'pips', got {self.design!r}")
         if self.pi is not None:
             pi = np.asarray(self.pi, dtype=float)
             if np.any(~np.isfinite(pi)) or np.any(pi <= 0) or np.any(pi > 1):
@@ -290,6 +316,8 @@ class StratifiedSample:
         """
         z = np.asarray(z, dtype=float)
         u = self.weight * z
+        if self.design == "pips":
+            return self._pips_variance(u)
         keys, inv, n_g, f_g, part, notes = self._variance_plan()
         notes = list(notes)
         single = (n_g == 1) & (f_g < 1.0)
@@ -309,6 +337,41 @@ class StratifiedSample:
                 zbar = float(zsum[ps].sum() / n_g[ps].sum())
                 total += float((self.weight[i] * (z[i] - zbar)) ** 2)
         return max(total, 0.0), "; ".join(notes)
+
+    def _pips_variance(self, u: np.ndarray) -> tuple[float, str]:
+        """Hájek's variance approximation of a πps (conditional Poisson) HT total.
+
+        Per stratum, over its sampled units with π_i < 1 (take-all units contribute
+        nothing): ``Σ c_i (u_i − ū*)²`` with ``c_i = (1 − π_i) n'/(n' − 1)``, ``n'`` those
+        units and ``ū* = Σ c_i u_i / Σ c_i`` (Hájek 1964; Tillé 2006 §5.6; Berger 2004). With
+        equal π it is the textbook ``(1 − f) n/(n − 1) Σ (u_i − ū)²``. A stratum with a
+        single such unit contributes the Poisson-sampling term ``(1 − π_i) u_i²``
+        (``singleton="nan"``: NaN).
+        """
+        pi = self.design_pi
+        total, notes = 0.0, []
+        for h in sorted(set(self.stratum.tolist())):
+            idx = np.flatnonzero((self.stratum == h) & (pi < 1.0))
+            m = len(idx)
+            if m == 0:
+                continue
+            if m == 1:
+                if self.singleton == "nan":
+                    return float("nan"), f"stratum {h}: one random unit, variance not estimable"
+                i = idx[0]
+                total += float((1.0 - pi[i]) * u[i] ** 2)
+                notes.append(f"stratum {h} (one random unit): Poisson-sampling term (1−π)u²")
+                continue
+            c = (1.0 - pi[idx]) * m / (m - 1)
+            ubar = float(np.sum(c * u[idx]) / np.sum(c))
+            total += float(np.sum(c * (u[idx] - ubar) ** 2))
+        return max(total, 0.0), "; ".join(notes)
+
+    def _fpc_weight_sq(self, idx, f: float) -> float:
+        """``Σ_{i∈h} (1 − f_h) w_i²``, or ``Σ (1 − π_i) w_i²`` for the pips design."""
+        if self.design == "pips":
+            return float(np.sum((1.0 - self.design_pi[idx]) * self.weight[idx] ** 2))
+        return (1 - f) * float(np.sum(self.weight[idx] ** 2))
 
     def degenerate_binary_variance(self, y, x, scale: float) -> tuple[float, str]:
         """Small-sample variance term for strata whose 0/1 outcomes are all equal.
@@ -358,7 +421,7 @@ class StratifiedSample:
             if f >= 1.0:
                 continue
             pt = (k + 0.5) / (m + 1)
-            extra += (1 - f) * m / (m - 1) * float(np.sum(self.weight[idx] ** 2)) * pt * (1 - pt)
+            extra += m / (m - 1) * self._fpc_weight_sq(idx, f) * pt * (1 - pt)
             hit.append(f"{h} ({int(k)}/{m})")
         if not hit:
             return 0.0, ""
@@ -398,7 +461,7 @@ class StratifiedSample:
                 continue
             pt = 0.5 / (m + 1)
             v = pt * th2 - (pt * th1) ** 2
-            extra += (1 - f) * m / (m - 1) * float(np.sum(self.weight[idx] ** 2)) * v
+            extra += m / (m - 1) * self._fpc_weight_sq(idx, f) * v
             hit.append(f"{h} (0/{m})")
         if not hit:
             return 0.0, ""
@@ -1024,6 +1087,14 @@ def sample_from_frame(
     strata = frame.groupby("stratum").agg(
         N_h=("N_h", "first"), n_h=("n_h", "first"), tier=("tier", "first")
     )
+    design = "srs"
+    if "design" in frame.columns:
+        kinds = set(frame["design"].astype(str).str.strip())
+        if kinds - {"srs", "pips"} or len(kinds) > 1:
+            raise RiskscoreError(
+                f"{source}: column 'design' has {sorted(kinds)}; expected 'srs' or 'pips'"
+            )
+        design = kinds.pop() if kinds else "srs"
     return StratifiedSample(
         stratum=rows["stratum"].astype(str).to_numpy(),
         N_h=strata["N_h"].to_dict(),
@@ -1031,6 +1102,7 @@ def sample_from_frame(
         pi=rows["pi"].to_numpy(dtype=float),
         group=strata["tier"].astype(str).to_dict(),
         singleton=singleton,
+        design=design,
     )
 
 

@@ -45,7 +45,13 @@ import pandas as pd
 
 from riskscore import __version__
 from riskscore.errors import PolicyError, RiskscoreError
-from riskscore.policy import TIERS, effective_annual_cap, load_policy, team_size
+from riskscore.policy import (
+    TIERS,
+    effective_annual_cap,
+    load_policy,
+    sampling_design,
+    team_size,
+)
 
 SCORE_COLUMNS = ("fixmedins_code", "risk_score", "tier", "expected_loss")
 
@@ -437,22 +443,32 @@ def build_plan(
             )
 
     # per-institution probabilities
+    design = sampling_design(policy)
     pi_h = {t: annual_inclusion_probability(sizes[t], n_hr[t], cap) for t in TIERS}
-    expected_distinct = float(sum(sizes[t] * pi_h[t] for t in TIERS))
     out = df.copy()
     on = (out["in_frame"] == 1).to_numpy()
     tier = out["tier"].astype(str)
     nh_col = np.array([sizes[t] for t in tier], dtype=float)
     out["N_h"] = np.where(on, nh_col, 0).astype(int)
     out["n_h"] = np.where(on, [n_h[t] for t in tier], 0).astype(int)
-    out["pi"] = np.where(on, [pi_h[t] for t in tier], 0.0)
-    out["expected_inspections"] = np.where(
-        on, [(n_h[t] / sizes[t]) if sizes[t] else 0.0 for t in tier], 0.0
-    )
-    for r in range(len(rounds)):
-        out[f"pi_round_{r + 1}"] = np.where(
-            on, [(n_hr[t][r] / sizes[t]) if sizes[t] else 0.0 for t in tier], 0.0
+    if design == "pips":
+        pips_cols = pips_probabilities(out, n_hr, s["size_measure"], s["size_floor"])
+        for c in pips_cols.columns:
+            out[c] = pips_cols[c]
+        pi_h = {
+            t: float(out.loc[on & (tier == t).to_numpy(), "pi"].mean()) if sizes[t] else 0.0
+            for t in TIERS
+        }
+    else:
+        out["pi"] = np.where(on, [pi_h[t] for t in tier], 0.0)
+        out["expected_inspections"] = np.where(
+            on, [(n_h[t] / sizes[t]) if sizes[t] else 0.0 for t in tier], 0.0
         )
+        for r in range(len(rounds)):
+            out[f"pi_round_{r + 1}"] = np.where(
+                on, [(n_hr[t][r] / sizes[t]) if sizes[t] else 0.0 for t in tier], 0.0
+            )
+    expected_distinct = float(sum(sizes[t] * pi_h[t] for t in TIERS))
 
     # expected findings, risk_score as probability proxy
     fr = out[out["in_frame"] == 1]
@@ -476,6 +492,20 @@ def build_plan(
         "expected_loss_covered_targeted": float((e_insp * el).sum()),
         "expected_loss_covered_uniform": float(total / n_frame * el.sum()),
     }
+    if design == "pips":
+        # the same allocation n_h drawn by stratified simple random sampling (π = n_h / N_h)
+        e_srs = np.array([n_h[t] / sizes[t] for t in fr["tier"].astype(str)], dtype=float)
+        findings.update(
+            {
+                "expected_findings_stratified_srs": float((e_srs * q).sum()),
+                "expected_loss_covered_stratified_srs": float((e_srs * el).sum()),
+                "loss_gain_vs_stratified_srs": (
+                    float((e_insp * el).sum() / (e_srs * el).sum())
+                    if (e_srs * el).sum() > 0
+                    else None
+                ),
+            }
+        )
 
     # 抽查事项清单: the inspection_items table when the policy points to it and it exists
     items = [dict(it, source="policy") for it in policy["items"]["list"]]
@@ -514,7 +544,24 @@ def build_plan(
         "rounds": [
             {**rd, "index": i + 1, "inspections": per_round_total[i]} for i, rd in enumerate(rounds)
         ],
-        "design": "stratified simple random sampling by tier (分层简单随机抽样), SHA-256 tickets",
+        "design": (
+            PIPS_DESIGN_TEXT
+            if design == "pips"
+            else "stratified simple random sampling by tier (分层简单随机抽样), SHA-256 tickets"
+        ),
+        **(
+            {
+                "pips": {
+                    "size_measure": s["size_measure"],
+                    "size_floor": s["size_floor"],
+                    "take_all": int((fr["pi_round_1"] >= 1).sum()),
+                    "variance": "Hájek approximation for rejective sampling: "
+                    "Σ c_i (y_i/π_i − Ŷ*)², c_i = (1 − π_i) n_h/(n_h − 1)",
+                }
+            }
+            if design == "pips"
+            else {}
+        ),
         "rounding": "n_h = round_half_up(p_h × N_h), ≥ 1 when p_h > 0, ≤ cap × N_h; rounds by largest remainder",
         "frame": {
             "institutions": n_frame,
@@ -537,8 +584,21 @@ def build_plan(
                 # money at risk in the tier (Σ expected_loss, yuan) and its expected coverage
                 "expected_loss": float(fr.loc[fr["tier"] == t, "expected_loss"].fillna(0).sum()),
                 "expected_loss_covered": float(
-                    fr.loc[fr["tier"] == t, "expected_loss"].fillna(0).sum()
+                    (
+                        fr.loc[fr["tier"] == t, "expected_loss"].fillna(0)
+                        * fr.loc[fr["tier"] == t, "expected_inspections"]
+                    ).sum()
+                    if design == "pips"
+                    else fr.loc[fr["tier"] == t, "expected_loss"].fillna(0).sum()
                     * ((n_h[t] / sizes[t]) if sizes[t] else 0.0)
+                ),
+                **(
+                    {
+                        "pi_min": float(fr.loc[fr["tier"] == t, "pi"].min()),
+                        "pi_max": float(fr.loc[fr["tier"] == t, "pi"].max()),
+                    }
+                    if design == "pips" and sizes[t]
+                    else {}
                 ),
             }
             for t in TIERS
@@ -582,9 +642,65 @@ def build_plan(
         *[f"pi_round_{r + 1}" for r in range(len(rounds))],
         "risk_score",
         "expected_loss",
+        *(["size"] if design == "pips" else []),
         "exclusion_reason",
     ]
     return Plan(policy=policy, inclusion=out[cols], summary=summary)
+
+
+PIPS_DESIGN_TEXT = (
+    "probability proportional to size within each tier (按预期违规金额成比例抽样): conditional "
+    "Poisson sampling (maximum entropy), exact π (Chen–Dempster–Liu), SHA-256 tickets"
+)
+
+
+def pips_probabilities(
+    inc: pd.DataFrame, n_hr: dict[str, list[int]], size_measure: str, size_floor: float
+) -> pd.DataFrame:
+    """Per-institution π of the ``pips`` design (conditional Poisson πps within each tier).
+
+    Parameters
+    ----------
+    inc : DataFrame
+        Plan rows (``fixmedins_code``, ``tier``, ``in_frame``, the size measure column).
+    n_hr : dict
+        ``tier → [n_h of each round]``.
+    size_measure : str
+        Column of ``inc`` (``expected_loss``).
+    size_floor : float
+        Floor as a share of the tier's mean size (:func:`riskscore.pips.size_with_floor`).
+
+    Returns
+    -------
+    DataFrame
+        Aligned with ``inc``: ``size`` (after the floor), ``pi_round_<r>`` (exact π of each
+        round's draw), ``pi`` (annual, drawn at least once: 1 − Π_r (1 − π_r), rounds being
+        independent because the cap does not bind — checked by the policy loader) and
+        ``expected_inspections`` (Σ_r π_r).
+    """
+    from riskscore.pips import design_stratum, size_with_floor
+
+    n_rounds = len(next(iter(n_hr.values())))
+    out = pd.DataFrame(index=inc.index)
+    out["size"] = np.nan
+    for r in range(n_rounds):
+        out[f"pi_round_{r + 1}"] = 0.0
+    on = inc["in_frame"].to_numpy() == 1
+    for t, per_round in n_hr.items():
+        rows = inc.index[on & (inc["tier"].astype(str) == t).to_numpy()]
+        if len(rows) == 0:
+            continue
+        # sorted by code: the computation does not depend on the order of the input rows
+        rows = inc.loc[rows].sort_values("fixmedins_code", kind="stable").index
+        x = size_with_floor(inc.loc[rows, size_measure].to_numpy(float), size_floor)
+        out.loc[rows, "size"] = x
+        for r, n in enumerate(per_round):
+            pi, _ = design_stratum(x, n)
+            out.loc[rows, f"pi_round_{r + 1}"] = pi
+    pr = out[[f"pi_round_{r + 1}" for r in range(n_rounds)]].to_numpy(float)
+    out["pi"] = np.where(on, 1.0 - np.prod(1.0 - pr, axis=1), 0.0)
+    out["expected_inspections"] = np.where(on, pr.sum(axis=1), 0.0)
+    return out
 
 
 def write_plan(plan: Plan, out_dir: str | Path) -> Path:

@@ -40,6 +40,10 @@ Structure (all keys required unless marked optional)::
       exempt: [tiers]                  # explicit exemptions (probability 0), warned about
       annual_cap: int ≥ 1              # inspections of one institution per year (regular draw)
       unscored_tier: A|B|C|D           (optional, default B) tier of registered institutions without a score
+      design: srs | pips               (optional, default srs) within-tier selection: simple random
+                                       (π = n_h/N_h) or proportional to size (conditional Poisson πps)
+      size_measure: expected_loss      (pips) size measure from scores.csv
+      size_floor: float in (0, 1]      (pips) size floor as a share of the tier's mean size (π > 0)
     rounds: [{name, share, start, end}]   # shares sum to 1
     deadline: date
     plan_due: date                     (optional)
@@ -86,6 +90,19 @@ POLICY_ALIASES: dict[str, str] = {
     "seed003_panshi": "panshi_2025",
 }
 """Earlier ids of the shipped policies → their current ids (still accepted everywhere)."""
+
+
+DESIGNS: tuple[str, ...] = ("srs", "pips")
+"""Target designs: ``srs`` stratified simple random sampling (default), ``pips``
+probability proportional to size within each tier (conditional Poisson, :mod:`riskscore.pips`)."""
+
+SIZE_MEASURES: tuple[str, ...] = ("expected_loss",)
+"""Size measures of the ``pips`` design (columns of scores.csv)."""
+
+
+def sampling_design(policy: dict) -> str:
+    """``sampling.design`` of a validated policy (``srs`` when absent)."""
+    return str(policy["sampling"].get("design", "srs"))
 
 
 def resolve_policy_id(policy_id: str) -> str:
@@ -266,6 +283,30 @@ def validate_policy(raw: Any, where: str = "policy") -> dict:
             )
         tp[t] = float(p)
 
+    design = s.get("design", "srs")
+    if design not in DESIGNS:
+        _fail(
+            where,
+            "sampling.design",
+            "'srs' (stratified simple random sampling) or 'pips' (probability proportional to "
+            "size within each tier, conditional Poisson)",
+            design,
+        )
+    if design == "pips":
+        sm = s.get("size_measure", "expected_loss")
+        if sm not in SIZE_MEASURES:
+            _fail(where, "sampling.size_measure", " or ".join(map(repr, SIZE_MEASURES)), sm)
+        s["size_measure"] = sm
+        sf = s.get("size_floor")
+        if not _num(sf) or not (0 < sf <= 1):
+            _fail(
+                where,
+                "sampling.size_floor",
+                "a share in (0, 1] of the tier's mean size (keeps every π > 0)",
+                sf,
+            )
+        s["size_floor"] = float(sf)
+
     # rounds and dates
     rounds = pol.get("rounds")
     if not isinstance(rounds, list) or not rounds:
@@ -292,6 +333,18 @@ def validate_policy(raw: Any, where: str = "policy") -> dict:
             _fail(where, f"{k}.end", f"a date on or after start {r['start']}", r["end"])
     if abs(total - 1.0) > 1e-9:
         _fail(where, "rounds[*].share", "shares summing to 1", round(total, 6))
+    if design == "pips":
+        eff_cap = 1 if s["floor_counts"] == "institutions" else cap
+        if len(rounds) > eff_cap:
+            _fail(
+                where,
+                "sampling.design",
+                f"at most {eff_cap} round(s) with design 'pips' (annual cap {eff_cap}"
+                + (", floor_counts: institutions" if s["floor_counts"] == "institutions" else "")
+                + "): the cap would exclude institutions from a later round and π would no "
+                "longer be exactly known; use one round or design 'srs'",
+                f"{len(rounds)} rounds",
+            )
     pol["deadline"] = _date(where, "deadline", pol.get("deadline"))
     if "plan_due" in pol:
         pol["plan_due"] = _date(where, "plan_due", pol.get("plan_due"))

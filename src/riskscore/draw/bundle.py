@@ -54,10 +54,14 @@ from riskscore.draw.core import (
 from riskscore.draw.tickets import canonical_randomness, seed_from_randomness
 from riskscore.errors import RiskscoreError, VerificationError
 from riskscore.outputs import OutputLock, atomic_write_bytes, people_csv_bytes, unneutralise
-from riskscore.policy import effective_annual_cap, team_size, validate_policy
+from riskscore.policy import effective_annual_cap, sampling_design, team_size, validate_policy
 
 ALGORITHM = (
     "riskscore-draw/1: stratified SRS by tier, lowest SHA-256 tickets; teams by lowest tickets"
+)
+ALGORITHM_PIPS = (
+    "riskscore-draw/1-pips: conditional Poisson πps by tier (Poisson attempts on SHA-256 tickets "
+    "against committed working probabilities, first attempt of size n_h); teams by lowest tickets"
 )
 INPUT_FILES = (
     "frame_input.csv",
@@ -234,14 +238,19 @@ def build_inputs(
 
     frame = inc[inc["in_frame"].astype(int) == 1].sort_values("fixmedins_code")
     strata = summary["strata"]
-    pi_round = {
-        t: (strata[t]["n_h_rounds"][idx - 1] / strata[t]["N_h"]) if strata[t]["N_h"] else 0.0
-        for t in strata
-    }
-    f_rows = [
-        [c, t, float(pi_round[t]), float(pa)]
-        for c, t, pa in zip(frame["fixmedins_code"], frame["tier"], frame["pi"], strict=True)
-    ]
+    pips = sampling_design(policy) == "pips"
+    if pips:
+        f_header, f_rows = _pips_frame_rows(frame, strata, idx)
+    else:
+        pi_round = {
+            t: (strata[t]["n_h_rounds"][idx - 1] / strata[t]["N_h"]) if strata[t]["N_h"] else 0.0
+            for t in strata
+        }
+        f_header = ["fixmedins_code", "tier", "pi", "pi_annual"]
+        f_rows = [
+            [c, t, float(pi_round[t]), float(pa)]
+            for c, t, pa in zip(frame["fixmedins_code"], frame["tier"], frame["pi"], strict=True)
+        ]
     a_rows = [
         [t, int(strata[t]["N_h"]), int(strata[t]["n_h_rounds"][idx - 1])] for t in sorted(strata)
     ]
@@ -272,7 +281,7 @@ def build_inputs(
             n_rows.append(["inspector", str(i), "" if _na(nm) else str(nm)])
     n_rows.sort()
     params = {
-        "algorithm": ALGORITHM,
+        "algorithm": ALGORITHM_PIPS if pips else ALGORITHM,
         "code_version": __version__,
         "year": int(policy["year"]),
         "round_index": idx,
@@ -283,7 +292,7 @@ def build_inputs(
         "policy_id": policy["policy_id"],
     }
     files = {
-        "frame_input.csv": csv_bytes(["fixmedins_code", "tier", "pi", "pi_annual"], f_rows),
+        "frame_input.csv": csv_bytes(f_header, f_rows),
         "allocation.csv": csv_bytes(["tier", "N_h", "n_h"], a_rows),
         "previous.csv": csv_bytes(["fixmedins_code", "inspections"], p_rows),
         "inspectors.csv": csv_bytes(["inspector_id", "unit", "cert_valid_until", "status"], i_rows),
@@ -293,6 +302,69 @@ def build_inputs(
         "names.csv": csv_bytes(["kind", "id", "name"], n_rows),
     }
     return InputFiles(files=files, salt=salt or secrets.token_hex(16))
+
+
+PIPS_FRAME_COLUMNS = ["fixmedins_code", "tier", "pi", "pi_annual", "p_work"]
+"""``inputs/frame_input.csv`` of a pips draw: π of this round (exact), the annual π and the
+working probability the tickets are compared with (the size measure itself — expected loss —
+stays in the plan folder)."""
+
+
+def _pips_frame_rows(frame, strata: dict, idx: int) -> tuple[list[str], list[list]]:
+    """frame_input.csv rows of a pips round: π and working probabilities per tier."""
+    from riskscore.pips import design_stratum
+
+    rows = []
+    for t in sorted(strata):
+        sub = frame[frame["tier"].astype(str) == t].sort_values("fixmedins_code")
+        if not len(sub):
+            continue
+        x = sub["size"].to_numpy(dtype=float)
+        pi, p = design_stratum(x, int(strata[t]["n_h_rounds"][idx - 1]))
+        rows += [
+            [c, t, float(a), float(pa), float(pp)]
+            for c, a, pa, pp in zip(sub["fixmedins_code"], pi, sub["pi"], p, strict=True)
+        ]
+    rows.sort(key=lambda r: r[0])
+    return PIPS_FRAME_COLUMNS, rows
+
+
+def _check_pips_frame(f_rows: list[dict], n_round: dict, sizes: dict) -> tuple[dict, dict]:
+    """Working probabilities and π of a pips frame_input.csv, checked: π recomputed from the
+    working probabilities (Chen–Dempster–Liu) within 1e-9 and Σ π = n_h per tier."""
+    import numpy as np
+
+    from riskscore.pips import cps_inclusion
+
+    work, pis = {}, {}
+    by: dict[str, list[dict]] = {}
+    for r in f_rows:
+        by.setdefault(r["tier"], []).append(r)
+    for t, rows in by.items():
+        try:
+            p = np.array([float(r["p_work"]) for r in rows])
+            pi = np.array([float(r["pi"]) for r in rows])
+        except (KeyError, ValueError):
+            raise VerificationError(
+                "inputs/frame_input.csv: columns 'pi' and 'p_work' must be numbers (pips design)"
+            ) from None
+        n = n_round.get(t, 0)
+        if t not in sizes or np.any(p <= 0) or np.any(p > 1):
+            raise VerificationError(
+                f"inputs/frame_input.csv: p_work of tier {t} must lie in (0, 1] (pips design)"
+            )
+        again = cps_inclusion(p, n)
+        bad = np.flatnonzero(np.abs(again - pi) > 1e-9)
+        if len(bad) or abs(pi.sum() - n) > 1e-9:
+            code = rows[int(bad[0])]["fixmedins_code"] if len(bad) else t
+            raise VerificationError(
+                f"inputs/frame_input.csv: pi of {code} differs from the conditional Poisson π "
+                "of the working probabilities p_work (pips design)"
+            )
+        for r, a, b in zip(rows, p, pi, strict=True):
+            work[r["fixmedins_code"]] = float(a)
+            pis[r["fixmedins_code"]] = float(b)
+    return work, pis
 
 
 def _na(v) -> bool:
@@ -355,8 +427,17 @@ def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
     alloc = read_csv_bytes(f["allocation.csv"], "inputs/allocation.csv", ["tier", "N_h", "n_h"])
     n_round = {r["tier"]: int(r["n_h"]) for r in alloc}
     sizes = {r["tier"]: int(r["N_h"]) for r in alloc}
+    pips = sampling_design(policy) == "pips"
+    work, pis = _check_pips_frame(f_rows, n_round, sizes) if pips else ({}, {})
     for r in f_rows:
         t = r["tier"]
+        if pips:
+            if t not in sizes:
+                raise VerificationError(
+                    f"inputs/frame_input.csv: tier {t} of {r['fixmedins_code']} is not in "
+                    "inputs/allocation.csv"
+                )
+            continue
         if t not in sizes or float(r["pi"]) != (n_round[t] / sizes[t] if sizes[t] else 0.0):
             raise VerificationError(
                 f"inputs/frame_input.csv: pi of {r['fixmedins_code']} differs from "
@@ -408,6 +489,9 @@ def parse_inputs(inputs: InputFiles) -> tuple[DrawInputs, dict, dict]:
         min_per_unit=joint["min_per_unit"],
         workload_cap=policy["inspectors"]["workload_cap_per_round"],
         reserve_per_target=policy["teams"]["reserve_per_target"],
+        design="pips" if pips else "srs",
+        work_prob=work,
+        pi_round=pis,
     )
     return inp, params, policy
 
@@ -418,7 +502,7 @@ def commitment_record(inputs: InputFiles, source: str, fallback: str) -> dict:
     params = json.loads(inputs.files["params.json"].decode("utf-8"))
     body = {
         "format": "riskscore-commitment/1",
-        "algorithm": ALGORITHM,
+        "algorithm": params.get("algorithm", ALGORITHM),
         "code_version": params["code_version"],
         "policy_id": params["policy_id"],
         "year": params["year"],
@@ -491,6 +575,7 @@ def render_outputs(inp: DrawInputs, res: DrawResult) -> dict[str, bytes]:
                 st["N_h_eligible"],
                 pic,
                 inp.previous.get(code, 0),
+                *(["pips"] if inp.design == "pips" else []),
             ]
         )
     frame = csv_bytes(
@@ -507,6 +592,7 @@ def render_outputs(inp: DrawInputs, res: DrawResult) -> dict[str, bytes]:
             "N_h_eligible",
             "pi_conditional",
             "prior_inspections",
+            *(["design"] if inp.design == "pips" else []),
         ],
         frame_rows,
     )
@@ -592,7 +678,7 @@ def build_manifest(
         d["selected"] += int(r["selected"])
     return {
         "format": "riskscore-draw-manifest/1",
-        "algorithm": ALGORITHM,
+        "algorithm": params.get("algorithm", ALGORITHM),
         "code_version": params["code_version"],
         "policy": {"policy_id": params["policy_id"], "sha256": policy_sha},
         "year": params["year"],

@@ -7,6 +7,9 @@ Targets (检查对象)
     Stratified simple random sampling by tier: in each stratum the ``n_h`` eligible institutions
     with the lowest ``ticket(seed, "target|<year>|<round>|<tier>", code)`` are selected.
     Institutions already inspected ``annual_cap`` times this year are not eligible.
+    With ``sampling.design: pips`` the tier is instead drawn with probability proportional to
+    size by conditional Poisson sampling (:func:`cps_select`): attempts ``…|<tier>|try<a>`` of
+    Poisson sampling with the committed working probabilities, the first of exactly ``n_h``.
 
 Matching and teams (检查人员、随机匹配)
     Selected targets are put in random order (``ticket(seed, "order|<year>|<round>", code)``);
@@ -68,6 +71,14 @@ class DrawInputs:
     min_per_unit : int
     workload_cap : int
     reserve_per_target : int
+    design : {"srs", "pips"}
+        ``srs``: stratified simple random sampling; ``pips``: conditional Poisson πps within
+        each tier (:func:`cps_select`).
+    work_prob : dict
+        ``pips`` only: ``fixmedins_code → working probability`` (1 = take-all), as committed
+        in ``inputs/frame_input.csv``.
+    pi_round : dict
+        ``pips`` only: ``fixmedins_code → π`` of this round (exact, as committed).
     """
 
     year: int
@@ -85,6 +96,9 @@ class DrawInputs:
     min_per_unit: int = 2
     workload_cap: int = 4
     reserve_per_target: int = 3
+    design: str = "srs"
+    work_prob: dict[str, float] = field(default_factory=dict)
+    pi_round: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -127,8 +141,72 @@ def select_lowest(seed: bytes, purpose: str, ids: list[str], n: int) -> list[str
     return [i for _, i in sorted(zip(t, ids, strict=True))[:n]]
 
 
+MAX_CPS_ATTEMPTS = 1_000_000
+"""Attempts of the rejective (conditional Poisson) draw before giving up; the expected number
+is about sqrt(2π Σ p(1 − p)) (7 for a tier drawing 8, 25 for a tier drawing 100)."""
+
+
+def ticket_threshold(p: float) -> int:
+    """``ceil(p · 2²⁵⁶)`` computed exactly from the float ``p``: a ticket T (a 256-bit
+    integer) is below p · 2²⁵⁶ iff ``T < ticket_threshold(p)`` — no rounding anywhere."""
+    num, den = float(p).as_integer_ratio()
+    return -((-num << 256) // den)
+
+
+def cps_select(
+    seed: bytes, purpose: str, ids: list[str], work_prob: list[float], n: int
+) -> tuple[list[str], dict[str, int], int]:
+    """Conditional Poisson sample of exactly ``n`` ids (按规模成比例的条件泊松抽样).
+
+    Units with working probability 1 are taken with certainty. For the others, attempt
+    ``a = 0, 1, …`` computes ``ticket(seed, purpose + "|try<a>", id)`` and takes every unit
+    whose ticket is below ``p · 2²⁵⁶`` (exact integer comparison, :func:`ticket_threshold`);
+    the first attempt taking exactly ``n − c`` units is the sample. This is Hájek's rejective
+    sampling: the probability of a sample s is ∝ Π_{i∈s} p_i/(1 − p_i), whose inclusion
+    probabilities :func:`riskscore.pips.cps_inclusion` computes exactly. The result depends
+    only on the set of (id, p) pairs, not on their order.
+
+    Returns
+    -------
+    selected : list of str
+        In ticket order (tickets of the accepted attempt).
+    tickets : dict
+        ``id → ticket`` of the accepted attempt for the selected ids.
+    attempts : int
+        Number of attempts used (1 = the first).
+    """
+    pairs = sorted(zip(ids, work_prob, strict=True))
+    sure = [i for i, p in pairs if p >= 1.0]
+    rest = [(i, ticket_threshold(p)) for i, p in pairs if p < 1.0]
+    k = n - len(sure)
+    if k < 0 or k > len(rest):
+        raise PolicyError(
+            f"{purpose}: a sample of {n} with {len(sure)} take-all units from {len(ids)}"
+        )
+    rest_ids = [i for i, _ in rest]
+    thr = [t for _, t in rest]
+    a = 0
+    while True:
+        if a >= MAX_CPS_ATTEMPTS:
+            raise PolicyError(f"{purpose}: no sample of size {n} in {MAX_CPS_ATTEMPTS} attempts")
+        p_try = f"{purpose}|try{a}"
+        a += 1
+        if k == 0:
+            chosen = {}
+        else:
+            tk = tickets(seed, p_try, rest_ids)
+            chosen = {i: t for i, t, c in zip(rest_ids, tk, thr, strict=True) if t < c}
+            if len(chosen) != k:
+                continue
+        if sure:
+            chosen.update(zip(sure, tickets(seed, p_try, sure), strict=True))
+        order = sorted(chosen, key=lambda i: (chosen[i], i))
+        return order, chosen, a
+
+
 def select_targets(seed: bytes, inp: DrawInputs) -> tuple[dict, dict, dict]:
-    """Stratified SRS of targets (分层随机抽取检查对象).
+    """Stratified SRS of targets (分层随机抽取检查对象), or the conditional Poisson πps draw
+    within each tier when ``inp.design == "pips"`` (:func:`cps_select`).
 
     Returns
     -------
@@ -151,6 +229,18 @@ def select_targets(seed: bytes, inp: DrawInputs) -> tuple[dict, dict, dict]:
                 f"{inp.annual_cap}"
             )
         purpose = target_purpose(inp.year, inp.round_index, tier)
+        if inp.design == "pips":
+            if len(elig) < len(codes):
+                raise PolicyError(
+                    f"sampling.design: tier {tier} has {len(codes) - len(elig)} institutions at "
+                    f"the annual cap of {inp.annual_cap}; the pips design needs every "
+                    "institution eligible in every round"
+                )
+            chosen, tk, _ = cps_select(seed, purpose, codes, [inp.work_prob[c] for c in codes], n)
+            selected[tier] = chosen
+            tix.update(tk)
+            strata[tier] = {"N_h": len(codes), "N_h_eligible": len(elig), "n_h": n}
+            continue
         t = tickets(seed, purpose, elig)
         ranked = sorted(zip(t, elig, strict=True))[:n]
         selected[tier] = [c for _, c in ranked]
@@ -335,6 +425,8 @@ def inclusion_probabilities(inp: DrawInputs) -> dict[str, tuple[float, float, bo
         if inp.previous.get(code, 0) < inp.annual_cap:
             elig[tier] = elig.get(tier, 0) + 1
     out = {}
+    if inp.design == "pips":
+        return {c: (float(inp.pi_round[c]),) * 2 + (True,) for c in inp.frame}
     for code, tier in inp.frame.items():
         n = int(inp.n_round.get(tier, 0))
         ok = inp.previous.get(code, 0) < inp.annual_cap
@@ -346,6 +438,7 @@ __all__ = [
     "DrawInputs",
     "DrawResult",
     "Inspector",
+    "cps_select",
     "draw_team",
     "eligible_for",
     "inclusion_probabilities",
@@ -355,4 +448,5 @@ __all__ = [
     "select_lowest",
     "select_targets",
     "ticket",
+    "ticket_threshold",
 ]
