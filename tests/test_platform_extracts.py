@@ -205,7 +205,7 @@ def test_numeric_id_cells_in_xlsx_lost_digits(tmp_path):
     assert t.reasons == {"code_precision_lost:psn_no": 1}
 
 
-def test_fixmedins_b_is_read_as_the_institution_registry(tmp_path):
+def _fixmedins_b_folder(tmp_path: Path) -> Path:
     d = tmp_path / "data"
     d.mkdir()
     pd.DataFrame(
@@ -226,7 +226,11 @@ def test_fixmedins_b_is_read_as_the_institution_registry(tmp_path):
         }
     ).to_csv(d / "fixmedins_b.csv", index=False)
     _enc().to_csv(d / "mdtrt_d.csv", index=False)
-    ds = load_folder(d)
+    return d
+
+
+def test_fixmedins_b_is_read_as_the_institution_registry(tmp_path):
+    ds = load_folder(_fixmedins_b_folder(tmp_path))
     t = ds.tables["institutions"]
     assert t.quarantined == 0 and t.info["layout"] == "fixmedins_b"
     got = t.data.set_index("fixmedins_code")
@@ -237,6 +241,23 @@ def test_fixmedins_b_is_read_as_the_institution_registry(tmp_path):
     assert got["region"].tolist() == ["340100"] * 4
     assert "HI_RESPER_NAME" in t.ignored_columns
     assert ds.tables["mdtrt_d"].accepted == 3  # claims checked against fixmedins_b codes
+
+
+def test_fixmedins_b_on_the_engine_load_path(tmp_path, capsys):
+    """validate and score load through the engine path: fixmedins_b is the registry there too."""
+    from riskscore.io.engine import scan_sources
+
+    d = _fixmedins_b_folder(tmp_path)
+    assert [p.name for p in scan_sources(d).files["institutions"]] == ["fixmedins_b.csv"]
+    assert main(["validate", "--data", str(d), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["tables"]["institutions"]["accepted"] == 4
+    assert rep["tables"]["mdtrt_d"]["accepted"] == 3
+    # both registries at once: refused in one line, naming both files
+    _inst().to_csv(d / "institutions.csv", index=False)
+    assert main(["validate", "--data", str(d)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "fixmedins_b.csv" in err and "institutions.csv" in err
 
 
 def test_persons_taken_from_encounters_when_psn_info_b_is_absent():

@@ -12,7 +12,7 @@ fixmedins_name      fixmedins_name
 uscc                uscc
 region              fix_blng_admdvs (or region)
 hosp_lv             hosp_lv (national 医院等级 01–11 or labels, via the dictionaries)
-medins_type         medins_type / 医疗机构类别 when present (A… 医院, B/C/D… 基层, labels);
+medins_type         medins_type / 医疗机构类别 where filled (A… 医院, B/C/D… 基层, labels);
                     else fixmedins_type 2 → pharmacy, 1 → hospital at 二级 and above,
                     clinic otherwise
 ownership           ownership or econ_type (经济类型, via the dictionaries); else empty
@@ -32,6 +32,16 @@ from riskscore.io._normalize import parse_datetimes, to_text
 
 ALIASES: dict[str, str] = {"fixmedins_b": "institutions"}
 """File stem → contract table it is read as."""
+
+
+def table_stem(stem: str) -> str:
+    """The contract table name a file stem stands for (``fixmedins_b`` → ``institutions``).
+
+    Used by both folder scanners (pandas and engine load paths); other stems are returned
+    unchanged.
+    """
+    return ALIASES.get(str(stem).lower(), stem)
+
 
 PASSTHROUGH = (
     "fixmedins_code",
@@ -83,9 +93,7 @@ def fixmedins_b_to_institutions(raw: pd.DataFrame, dicts) -> pd.DataFrame:
     lv_code = dicts.apply("institutions", "hosp_lv", lv) if lv is not None else None
     mtype = get("medins_type", "medins_natu", "medinslv_type")
     ftype = get("fixmedins_type")
-    if mtype is not None:
-        out["medins_type"] = mtype
-    elif ftype is not None:
+    if ftype is not None:
         d = dicts.dictionaries.get("fixmedins_type")
         kind = ftype.str.strip().str.lower().map(d.lookup) if d is not None else ftype
         if lv_code is not None:
@@ -99,7 +107,12 @@ def fixmedins_b_to_institutions(raw: pd.DataFrame, dicts) -> pd.DataFrame:
         # an unknown fixmedins_type stays as written (quarantined as not_allowed:medins_type)
         unknown = derived.isna() & ftype.notna()
         derived[unknown] = ftype[unknown]
+        if mtype is not None:  # 医疗机构类别 where filled wins over the derivation
+            filled = mtype.notna() & (mtype.str.strip() != "")
+            derived[filled] = mtype[filled]
         out["medins_type"] = derived
+    elif mtype is not None:
+        out["medins_type"] = mtype
     own = get("ownership", "econ_type")
     if own is not None:
         out["ownership"] = own

@@ -55,6 +55,7 @@ from riskscore.io._load import (
     reason_column,
 )
 from riskscore.io._normalize import normalize_codes
+from riskscore.io._platform import table_stem
 from riskscore.io.checks import (
     DIALECTS,
     Cell,
@@ -191,8 +192,9 @@ def scan_sources(data_dir: Path) -> Sources:
         if fmt is None:
             extra.append(entry.name)
             continue
-        name = _table_for(entry.name[: -len(fmt)], names, multi)
-        if name is None or (name not in multi and entry.name[: -len(fmt)].lower() != name):
+        stem = table_stem(entry.name[: -len(fmt)])  # fixmedins_b → institutions
+        name = _table_for(stem, names, multi)
+        if name is None or (name not in multi and stem.lower() != name):
             extra.append(entry.name)
             continue
         entries.setdefault(name, []).append(entry)
