@@ -131,9 +131,13 @@ class Context:
         (shared inputs such as enriched fee lines are then computed once, not per indicator)."""
         if key not in self._cache:
             expr = fn()
+            name = f"rs_mat_{len(self._cache)}_{abs(hash(str(key))) % 10**8}"
             if materialize and self.materialize and self.backend == "duckdb":
-                name = f"rs_mat_{len(self._cache)}_{abs(hash(str(key))) % 10**8}"
                 expr = self.con.create_table(name, expr, temp=True)
+            elif materialize and self.materialize and self.backend == "spark":
+                from riskscore.io.spark import materialize_ibis
+
+                expr = materialize_ibis(self.con, name, expr)
             self._cache[key] = expr
         return self._cache[key]
 

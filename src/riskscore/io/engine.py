@@ -350,9 +350,9 @@ class EngineSession:
         if self.engine == "duckdb":
             self.con.execute(f"CREATE OR REPLACE TABLE {self.dialect.ident(name)} AS {query}")
         else:
-            df = self.spark.sql(query)
-            df = df.persist()
-            df.createOrReplaceTempView(name)
+            from riskscore.io.spark import materialize
+
+            materialize(self.spark.sql(query)).createOrReplaceTempView(name)
             self._views.append(name)
 
     def register_frame(self, name: str, df: pd.DataFrame) -> None:
