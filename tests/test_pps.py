@@ -248,3 +248,17 @@ def test_pips_draw_commit_verify_and_tamper(pips_plan, tmp_path):
     p.write_text("\n".join(rows) + "\n", encoding="utf-8")
     with pytest.raises(VerificationError, match="frame_input.csv"):
         verify_draw(bad)
+
+
+def test_annual_plan_report_compares_with_stratified_srs(pips_plan):
+    from types import SimpleNamespace
+
+    from riskscore.reports.annual_plan import expected_findings
+
+    summary = json.loads((pips_plan / "plan.json").read_text(encoding="utf-8"))
+    ef = summary["expected_findings"]
+    for lang, label in (("zh", "分层简单随机抽查"), ("en", "Stratified simple random")):
+        out = expected_findings(SimpleNamespace(lang=lang, plan=lambda: summary))
+        assert len(out) == 4 and label in out["design"][3]
+        assert out["expected_amount"][3] == ef["expected_loss_covered_stratified_srs"]
+        assert out["expected_findings"][3] == ef["expected_findings_stratified_srs"]

@@ -120,6 +120,14 @@ TEXT: dict[str, tuple[str, str]] = {
     "design.targeted": ("按风险分层抽查（本计划）", "Risk-tiered draw (this plan)"),
     "design.uniform": ("等比例随机抽查（对照）", "Uniform random draw (comparison)"),
     "design.lift": ("提升倍数", "Lift"),
+    "design.targeted_pips": (
+        "按风险分层、层内按预期违规金额成比例抽查（本计划）",
+        "Risk tiers, within tiers proportional to expected loss (this plan)",
+    ),
+    "design.stratified_srs": (
+        "分层简单随机抽查（同样分配，对照）",
+        "Stratified simple random draw, same allocation (comparison)",
+    ),
     # annual plan
     "ap.title": (
         "{year}年度医保基金“双随机、一公开”抽查计划",
@@ -212,6 +220,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "With the same number of inspections ({n}), the tiered draw is expected to reach "
         "{t:,.0f} CNY of improper payments against {u:,.0f} CNY for a uniform draw: "
         "{lift:.2f} times as much.",
+    ),
+    "ap.findings.pips": (
+        "本计划在各风险等级内按预期违规金额成比例抽取（条件泊松抽样，入样概率精确已知、均大于零）："
+        "与同样分配的分层简单随机抽查相比，预期覆盖违规金额{t:,.0f}元对{u:,.0f}元（{lift:.2f}倍），"
+        "预期发现违规机构{tf:.1f}家对{uf:.1f}家。",
+        "This plan draws within each risk tier in proportion to the expected loss (conditional "
+        "Poisson sampling, every probability exactly known and above zero): against a stratified "
+        "simple random draw with the same allocation it is expected to reach {t:,.0f} CNY against "
+        "{u:,.0f} CNY ({lift:.2f} times) and to find {tf:.1f} institutions with violations "
+        "against {uf:.1f}.",
     ),
     "ap.findings.count": (
         "在检查家次相同（{n}家次）的情况下，按风险分层抽查预期发现违规机构{t:.1f}家，"

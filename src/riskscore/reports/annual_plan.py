@@ -649,6 +649,21 @@ def expected_findings(inputs: ReportInputs) -> pd.DataFrame:
     ta, ua = ef.get("expected_loss_covered_targeted"), ef.get("expected_loss_covered_uniform")
     if ta is not None and ua is not None:
         rows["expected_amount"] = [float(ta), float(ua), float(ta) / float(ua) if ua else np.nan]
+    sf, sa = (
+        ef.get("expected_findings_stratified_srs"),
+        ef.get("expected_loss_covered_stratified_srs"),
+    )
+    if (
+        sf is not None
+        and sa is not None
+        and "expected_amount" in rows
+        and "expected_findings" in rows
+    ):
+        # pips design: the same allocation drawn by stratified simple random sampling
+        rows["design"][0] = t("design.targeted_pips", lang)
+        rows["design"].append(t("design.stratified_srs", lang))
+        rows["expected_findings"].append(float(sf))
+        rows["expected_amount"].append(float(sa))
     out = pd.DataFrame(rows)
     return out
 
@@ -680,6 +695,19 @@ def section_expected_findings(inputs: ReportInputs) -> pd.DataFrame:
                 t=out["expected_findings"][0],
                 u=out["expected_findings"][1],
                 lift=out["expected_findings"][2],
+            )
+        )
+
+    if len(out) > 3 and out["expected_amount"][3] > 0:
+        d.narrative(
+            t(
+                "ap.findings.pips",
+                lang,
+                t=out["expected_amount"][0],
+                u=out["expected_amount"][3],
+                lift=out["expected_amount"][0] / out["expected_amount"][3],
+                tf=out["expected_findings"][0],
+                uf=out["expected_findings"][3],
             )
         )
 
