@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -283,39 +282,7 @@ def test_without_fee_list_scoring_runs_and_names_skipped(small_province, tmp_pat
     assert s["risk_score"].notna().all()
 
 
-@pytest.mark.slow
-@pytest.mark.spark
-@needs_synth
-def test_spark_scores_equal_duckdb(small_province, tmp_path):
-    pytest.importorskip("pyspark")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("java not available")
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    outs = {}
-    for engine in ("duckdb", "spark"):
-        out = tmp_path / engine
-        assert (
-            main(
-                [
-                    "score",
-                    "--data",
-                    str(small_province),
-                    "--out",
-                    str(out),
-                    "--engine",
-                    engine,
-                    "--quiet",
-                ]
-            )
-            == 0
-        )
-        outs[engine] = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
-    a, b = outs["duckdb"], outs["spark"]
-    assert list(a["fixmedins_code"]) == list(b["fixmedins_code"])
-    num = a.select_dtypes("number").columns
-    assert list(num) == list(b.select_dtypes("number").columns)
-    np.testing.assert_allclose(a[num].to_numpy(float), b[num].to_numpy(float), atol=1e-6, rtol=0)
-    assert (a["tier"] == b["tier"]).all()
+# Spark-vs-DuckDB parity of `score`: tests/test_spark_cluster.py (a real standalone cluster)
 
 
 # --------------------------------------------------------------------------- atomic outputs
