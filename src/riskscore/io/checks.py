@@ -154,7 +154,10 @@ class SparkDialect(Dialect):
         return f"CAST({x} AS STRING)"
 
     def try_strptime(self, x: str, fmt: str) -> str:
-        return f"try_to_timestamp({x}, {q(java_format(fmt))})"
+        # Spark SQL reads 'a''b' as two adjacent literals ("ab"): the quotes around literal
+        # letters of the pattern ('T') are backslash-escaped instead
+        pattern = java_format(fmt).replace("\\", "\\\\").replace("'", "\\'")
+        return f"try_to_timestamp({x}, '{pattern}')"
 
     def ts(self, literal: str) -> str:
         return f"TIMESTAMP {q(literal)}"
