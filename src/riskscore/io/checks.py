@@ -72,14 +72,26 @@ class Dialect:
     def trim_ws(self, x: str) -> str:
         # the common case (nothing to strip) is tested cheaply first
         ends = " OR ".join(f"suffix({x}, {q(ch)})" for ch in WS_CHARS)
-        codes = ", ".join(str(ord(ch)) for ch in WS_CHARS)
+        codes = [str(ord(ch)) for ch in WS_CHARS]
         return (
-            f"(CASE WHEN ascii({x}) NOT IN ({codes}) AND NOT ({ends}) THEN {x} "
+            f"(CASE WHEN NOT {self.in_list(f'ascii({x})', codes)} AND NOT ({ends}) THEN {x} "
             f"ELSE trim({x}, {q(WS_CHARS)}) END)"
         )
 
     def contains(self, x: str, s: str) -> str:
         return f"contains({x}, {q(s)})"
+
+    def is_ascii(self, x: str) -> str:
+        """True when every character is ASCII (bytes = characters; a cheap guard)."""
+        return f"(strlen({x}) = length({x}))"
+
+    def in_list(self, x: str, items: list[str]) -> str:
+        """``x IN (items)`` for a list of non-NULL literals (NULL when ``x`` is NULL).
+
+        DuckDB plans a long ``IN`` list inside a big projection as a join per list;
+        ``list_contains`` stays a vectorised function.
+        """
+        return f"list_contains([{', '.join(items)}], {x})"
 
     def full_match(self, x: str, pattern: str) -> str:
         return f"regexp_full_match({x}, {q(pattern)})"
@@ -139,6 +151,12 @@ class SparkDialect(Dialect):
 
     def contains(self, x: str, s: str) -> str:
         return f"(instr({x}, {q(s)}) > 0)"
+
+    def is_ascii(self, x: str) -> str:
+        return f"(octet_length({x}) = length({x}))"
+
+    def in_list(self, x: str, items: list[str]) -> str:
+        return f"({x} IN ({', '.join(items)}))"
 
     def full_match(self, x: str, pattern: str) -> str:
         p = pattern if pattern.startswith("^") else "^(?:" + pattern + ")$"
@@ -249,9 +267,9 @@ def text_sql(table: TableSpec, col: ColumnSpec, raw: str, d: Dialect) -> str:
 
     ``raw`` should be a column reference (it is used twice).
     """
-    tokens = ", ".join(q(t) for t in sorted(NULL_TOKENS) if t)
+    tokens = ["''"] + [q(t) for t in sorted(NULL_TOKENS) if t]
     x = d.trim_ws(raw)
-    out = f"(CASE WHEN {x} IN ('', {tokens}) THEN NULL ELSE {x} END)"
+    out = f"(CASE WHEN {d.in_list(x, tokens)} THEN NULL ELSE {x} END)"
     for fn in TRANSFORMS:
         out = fn(table, col, d, out)
     return out
@@ -401,19 +419,21 @@ def contract_checks(spec: TableSpec) -> list[Check]:
         if c.dtype == "code":
             out.append(Check("code_precision_lost", c.name, lambda x: x.lost))
         if c.dtype == "code" and c.allowed:
-            allowed = ", ".join(q(a) for a in c.allowed)
-            out.append(Check("not_allowed", c.name, lambda x, a=allowed: f"{x.v} NOT IN ({a})"))
+            allowed = [q(a) for a in c.allowed]
+            out.append(
+                Check("not_allowed", c.name, lambda x, a=allowed: f"NOT {x.d.in_list(x.v, a)}")
+            )
         elif c.dtype == "code":
             out.append(Check("not_allowed", c.name, lambda x: x.unmapped))
         if c.dtype in ("float", "int"):
             out.append(Check("not_numeric", c.name, lambda x: x.bad))
         if c.dtype == "int" and c.allowed:
-            allowed = ", ".join(q(a) for a in c.allowed)
+            allowed = [q(a) for a in c.allowed]
             out.append(
                 Check(
                     "not_allowed",
                     c.name,
-                    lambda x, a=allowed: f"{x.d.to_text(x.v)} NOT IN ({a})",
+                    lambda x, a=allowed: f"NOT {x.d.in_list(x.d.to_text(x.v), a)}",
                 )
             )
         if c.dtype in ("date", "datetime"):
