@@ -2,8 +2,9 @@
 
 - ``psn_info_b`` from the person fields on the encounters (``mdtrt_d``, else ``setl_d``):
   ``gend``, ``brdy`` (first non-empty value per person) and ``die_date`` (latest); a person
-  counts as chronic (``chronic_flag``) when an encounter carries ``chronic_flag = 1`` or has
-  med_type in the ``settings.chronic`` codes (门诊慢特病).
+  counts as chronic (``chronic_flag``) when an encounter carries ``chronic_flag = 1``, has
+  med_type in the ``settings.chronic`` codes (门诊慢特病) or carries a 门慢门特 病种 in
+  ``dise_no`` (病种编号; the platform's field for the person's registered chronic disease).
 - ``purchases`` and ``stock_moves`` from the 进销存 upload tables (``inv_purchase``,
   ``inv_purchase_return``, ``inv_sale``, ``inv_sale_return``, ``inv_stocktake``) when the
   contract's own tables are absent, so the substitution and zero-markup indicators read them.
@@ -46,6 +47,8 @@ def persons_from_encounters(tables: dict, rules: dict) -> dict:
     chronic = ibis.literal(0)
     if "med_type" in src.columns and chronic_codes:
         chronic = src.med_type.isin(chronic_codes).cast("int64")
+    if "dise_no" in src.columns:  # 门慢门特病种 recorded on the encounter
+        chronic = ibis.greatest(chronic, src.dise_no.notnull().cast("int64"))
     if "chronic_flag" in src.columns:
         chronic = ibis.greatest(chronic, src.chronic_flag.cast("int64").fill_null(0))
     aggs["chronic_flag"] = chronic.max()
