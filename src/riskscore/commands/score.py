@@ -105,6 +105,11 @@ def _load(data_dir: Path):
     es = EngineSession(**_SESSION)
     _OPEN.append(es)
     ds = load_folder_engine(data_dir, es)
+    from riskscore.commands.validate import verdict
+
+    problem = verdict(ds.report())  # the folder validate calls unusable is refused here too
+    if problem is not None:
+        raise ContractError(f"{data_dir}: {problem}")
     if "institutions" not in ds.tables:
         raise ContractError(
             f"{data_dir}: required table institutions absent; expected institutions.csv"

@@ -861,7 +861,7 @@ class _Loader:
             if not n or not _is_key_column(spec, c):
                 continue
             present = self.es.rows(
-                f"SELECT count({d.ident(c.name)}) + count(_q_{c.name}) FROM {d.ident(stage)}"
+                f"SELECT count(coalesce({d.ident(c.name)}, _q_{c.name})) FROM {d.ident(stage)}"
             )[0][0]
             if present and n > KEY_PRECISION_SHARE * present:
                 example = self.es.rows(
