@@ -262,3 +262,14 @@ def test_annual_plan_report_compares_with_stratified_srs(pips_plan):
         assert len(out) == 4 and label in out["design"][3]
         assert out["expected_amount"][3] == ef["expected_loss_covered_stratified_srs"]
         assert out["expected_findings"][3] == ef["expected_findings_stratified_srs"]
+
+
+def test_plan_cli_prints_pi_range_and_srs_comparison(pips_plan, tmp_path, capsys):
+    from riskscore.cli import main as cli
+
+    argv = ["plan", "--scores", str(DATA / "scores.csv"), "--data", str(DATA)]
+    argv += ["--policy", str(pips_plan.parent / "policy.yaml"), "--out", str(tmp_path / "p")]
+    assert cli(argv) == 0
+    out = capsys.readouterr().out
+    assert "年度抽中概率0.0" in out and "–" in out
+    assert "同样分配的分层简单随机抽查为" in out

@@ -85,15 +85,32 @@ def _run(args, run_plan, plan_notice) -> int:
             )
     for t, st in s["strata"].items():
         rounds = ("、" if args.lang == "zh" else ", ").join(str(k) for k in st["n_h_rounds"])
+        # pips: π varies within the tier (proportional to expected loss): show its range
+        pi_txt = (
+            f"{st['pi_min']:.4f}–{st['pi_max']:.4f}" if "pi_min" in st else f"{st['pi_annual']:.4f}"
+        )
         if args.lang == "zh":
             print(
                 f"  {t}级：{st['N_h']}家，计划抽查{st['n_h']}家次（各批次 {rounds}），"
-                f"年度抽中概率{st['pi_annual']:.4f}，预期违规金额{st.get('expected_loss', 0.0):,.0f}元"
+                f"年度抽中概率{pi_txt}，预期违规金额{st.get('expected_loss', 0.0):,.0f}元"
             )
         else:
             print(
                 f"  tier {t}: {st['N_h']} institutions, {st['n_h']} inspections (by round "
-                f"{rounds}), annual inclusion probability {st['pi_annual']:.4f}, expected "
+                f"{rounds}), annual inclusion probability {pi_txt}, expected "
                 f"improper amount {st.get('expected_loss', 0.0):,.0f} CNY"
+            )
+    ef = s.get("expected_findings", {})
+    if "expected_loss_covered_stratified_srs" in ef:
+        a, b = ef["expected_loss_covered_targeted"], ef["expected_loss_covered_stratified_srs"]
+        if args.lang == "zh":
+            print(
+                f"  层内按预期违规金额成比例抽取：预期覆盖违规金额{a:,.0f}元，"
+                f"同样分配的分层简单随机抽查为{b:,.0f}元"
+            )
+        else:
+            print(
+                f"  within tiers proportional to expected loss: expected improper amount "
+                f"covered {a:,.0f} CNY against {b:,.0f} CNY for stratified simple random sampling"
             )
     return 0
