@@ -32,6 +32,16 @@ from riskscore.cli import main as cli_main
 ABUSES = ("long_stay", "readmission_churning", "phantom_patients", "inflated_cost")
 
 
+POLICY_SHARES = {"A": 0.50, "B": 0.30, "C": 0.15, "D": 0.05}  # the shipped default policy
+
+
+def tiers_within_one(tier: pd.Series) -> bool:
+    """Every tier's count within one institution of its policy share (``|count − share·n| < 1``)."""
+    n = len(tier)
+    counts = tier.value_counts()
+    return all(abs(int(counts.get(t, 0)) - sh * n) < 1 for t, sh in POLICY_SHARES.items())
+
+
 def evaluate(seed: int, intensity: str, institutions: int, work: Path, extra: list[str]) -> dict:
     data, out = work / f"d{seed}{intensity}", work / f"o{seed}{intensity}"
     args = ["synth", "--out", str(data), "--institutions", str(institutions), "--seed", str(seed)]
@@ -56,6 +66,7 @@ def evaluate(seed: int, intensity: str, institutions: int, work: Path, extra: li
         "iforest_auc": roc_auc_score(y, s["iforest_score"]),
         "ties": float(s.loc[with_claims, "risk_score"].duplicated(keep=False).mean()),
         "tiers": s["tier"].value_counts().sort_index().to_dict(),
+        "tiers_within_one": tiers_within_one(s["tier"]),
         "expected_loss_positive": bool((s.loc[with_claims, "expected_loss"] > 0).all()),
     }
     honest = ~y

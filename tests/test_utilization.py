@@ -7,11 +7,16 @@ The expected numerators are written out from the world in ``indicator_world.worl
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from indicator_world import world_utilization
 from riskscore.indicators import INDICATORS, compute_indicators
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 UT = [i.id for i in INDICATORS if i.family == "abnormal_utilization"]
 
@@ -150,6 +155,14 @@ def test_first_extract_province_scores_without_error(tmp_path):
     truth = set(pd.read_csv(data / "truth.csv", dtype=str).fixmedins_code)
     y = s.fixmedins_code.isin(truth)
     assert s.abnormal_utilization[y].mean() > s.abnormal_utilization[~y].mean()
+    # the first-extract Done-when on a small province (the 300-institution floors: slow tests)
+    from utilization_quality import tiers_within_one
+
+    claims = s.fund_paid > 0
+    assert claims.sum() >= 70
+    assert s.loc[claims, "risk_score"].duplicated(keep=False).mean() <= 0.01
+    assert tiers_within_one(s.tier), s.tier.value_counts().to_dict()
+    assert (s.loc[claims, "expected_loss"] > 0).all()
 
 
 FLOOR_SEEDS = (11, 23, 37)
@@ -158,10 +171,6 @@ FLOOR_SEEDS = (11, 23, 37)
 @pytest.fixture(scope="module")
 def first_extract_quality(tmp_path_factory):
     """benchmarks/utilization_quality.py on 300-institution first extracts (3 seeds × 2)."""
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
     from utilization_quality import evaluate
 
     work = tmp_path_factory.mktemp("ut_quality")
@@ -183,3 +192,5 @@ def test_abnormal_utilization_floor_on_first_extracts(first_extract_quality, see
     for r in (d, s):
         assert r["expected_loss_positive"], r
         assert sum(r["tiers"].values()) == r["n"]
+        assert r["ties"] <= 0.01, r  # at most 1 % of institutions with claims tie
+        assert r["tiers_within_one"], r  # every tier within one of the policy share
