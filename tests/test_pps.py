@@ -118,6 +118,54 @@ def test_ticket_threshold_is_exact():
     assert ticket_threshold(1.0) == 1 << 256
 
 
+@pytest.mark.parametrize(
+    "sizes,n",
+    [
+        # n = m − 1 with one unit near π = 1 and others near 1/2: the logit fixed point
+        # oscillated (error stuck at 2e-11 … 7e-6) and raised PolicyError before the Newton step
+        (
+            [
+                94043.82440941117,
+                39289.59253532937,
+                62826.92911769529,
+                17548.295235497626,
+                52124.274975601365,
+                22048.39114046269,
+            ],
+            5,
+        ),
+        (
+            [
+                80249.1042206797,
+                48194.18965167214,
+                57447.7231664065,
+                37636.06512209479,
+                90482.73116530068,
+                8805.558926745081,
+            ],
+            5,
+        ),
+        (
+            [
+                33530.846980185284,
+                20708.55775429731,
+                49311.31946498356,
+                50225.61669012135,
+                31704.263806806015,
+                56541.2766465945,
+                11005.466158019408,
+            ],
+            6,
+        ),
+    ],
+)
+def test_working_probabilities_converge_near_take_all(sizes, n):
+    x = size_with_floor(sizes, 0.2)
+    pi, p = design_stratum(x, n)
+    assert np.max(np.abs(pi - pips_targets(x, n))) <= 1e-12
+    assert np.allclose(pi, cps_inclusion_bruteforce(p, n), atol=1e-12)
+
+
 @st.composite
 def _tier(draw):
     m = draw(st.integers(2, 12))
@@ -126,8 +174,7 @@ def _tier(draw):
     return [f"H{i:03d}" for i in range(m)], sizes, n
 
 
-# derandomized: a random example raised PolicyError once (not yet diagnosed; see session note)
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None)
 @given(_tier(), st.integers(0, 10**6), st.randoms(use_true_random=False))
 def test_cps_select_properties(tier, seed_int, rnd):
     ids, sizes, n = tier

@@ -102,6 +102,12 @@ def cps_inclusion(p, n: int) -> np.ndarray:
         out[rest] = 1.0
         return out
     theta = p[rest] / (1.0 - p[rest])
+    complement = 2 * k > len(rest)
+    if complement:
+        # P(S) ∝ Π_{i∈S} θ_i = Π θ / Π_{i∉S} θ_i: the units left out form a conditional
+        # Poisson sample of size m − k with θ' = 1/θ, and π_i = 1 − π'_i. Computing the small
+        # complement keeps π close to 1 accurate to ~1e-16 (the direct sums cancel).
+        theta, k = 1.0 / theta, len(rest) - k
     theta = theta * (k / theta.sum())  # π is invariant to scaling θ; keeps e_k in range
     pre, suf = _esf_tables(theta, k)
     e_n = pre[-1, k]
@@ -112,7 +118,7 @@ def cps_inclusion(p, n: int) -> np.ndarray:
             "conditional Poisson inclusion probabilities under/overflow: size measure too "
             "spread in one tier (raise sampling.size_floor)"
         )
-    out[rest] = np.clip(pi, 0.0, 1.0)
+    out[rest] = np.clip(1.0 - pi if complement else pi, 0.0, 1.0)
     return out
 
 
@@ -175,13 +181,56 @@ def pips_targets(size, n: int) -> np.ndarray:
     return out
 
 
+NEWTON_AFTER = 200
+"""Fixed-point steps after which a small stratum switches to Newton's method."""
+NEWTON_MAX_UNITS = 400
+"""Largest stratum (units not taken with certainty) given the Newton fallback."""
+
+
+def _newton_polish(pi_of, cur: np.ndarray, t: np.ndarray, tol: float, h: float = 1e-6):
+    """Newton's method on ``π(log θ) = t`` with a central-difference Jacobian.
+
+    The fixed point oscillates when some π are near 1 and others near 1/2 (Jacobian eigenvalues
+    of the logit update near 2 and near 0 at once); Newton converges in a few steps there. The
+    Jacobian (the covariance of the inclusion indicators) is singular along the scale of θ, so
+    the step is the least-squares (minimum-norm) solution; each step is halved until the
+    largest error drops.
+    """
+    pi = pi_of(cur)
+    err = float(np.max(np.abs(pi - t)))
+    m = len(cur)
+    for _ in range(30):
+        if err <= tol:
+            break
+        jac = np.empty((m, m))
+        for j in range(m):
+            e = np.zeros(m)
+            e[j] = h
+            jac[:, j] = (pi_of(cur + e) - pi_of(cur - e)) / (2 * h)
+        d = np.linalg.lstsq(jac, t - pi, rcond=None)[0]
+        step = 1.0
+        while step >= 1e-4:
+            new = cur + step * d
+            pi_new = pi_of(new)
+            err_new = float(np.max(np.abs(pi_new - t)))
+            if err_new < err:
+                break
+            step /= 2
+        else:
+            break
+        cur, pi, err = new, pi_new, err_new
+    return cur, pi, err
+
+
 def solve_working_probabilities(target, n: int, tol: float = SOLVE_TOL) -> np.ndarray:
     """Working probabilities p whose conditional Poisson π equals ``target`` (to ``tol``).
 
     Take-all units (target 1) get p = 1. The others start at p = π* and are updated on the
     logit scale, ``logit p ← logit p + s (logit π* − logit π(p))`` (Deville's fixed point,
     Tillé 2006 §5.6.7, on the logits; the step s is halved while it does not reduce the largest
-    error), until ``max |π(p) − π*| ≤ tol``; then θ is rescaled (π is
+    error), until ``max |π(p) − π*| ≤ tol``; a stratum of at most ``NEWTON_MAX_UNITS`` units
+    still off after ``NEWTON_AFTER`` steps finishes with Newton's method (the fixed point
+    oscillates when some π are near 1 and others near 1/2); then θ is rescaled (π is
     invariant to the scale of θ) so that Σ p = n − c, i.e. the Poisson design behind the
     rejective draw has expected size n − c (fewest attempts).
 
@@ -221,9 +270,13 @@ def solve_working_probabilities(target, n: int, tol: float = SOLVE_TOL) -> np.nd
     pi = pi_of(cur)
     err = float(np.max(np.abs(pi - t)))
     step = 1.0
-    for _ in range(2000):
+    for it in range(2000):
         if err <= tol:
             break
+        if it == NEWTON_AFTER and len(t) <= NEWTON_MAX_UNITS:
+            cur, pi, err = _newton_polish(pi_of, cur, t, tol)
+            if err <= tol:
+                break
         delta = lt - logit(np.clip(pi, 1e-300, 1 - 1e-16))
         # backtracking: the full step overshoots when few units share the sample (the
         # Jacobian of logit π in log θ has eigenvalues in (0, 2]); halve until the error drops
