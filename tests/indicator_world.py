@@ -419,7 +419,9 @@ def world_utilization() -> World:
     U7 p1 H1 Z51 01-20→01-22 (2; planned), U8 p2 H2 I63 03-05→03-07 (2; 22 days after U2).
     Outpatient (med_type 11, J06): O1 p6 C1 03-30 (month end), O2 p6 C1 03-27, O3 p7 C1 02-26
     (month end), O4 p8 H1 10-03 (国庆 holiday). Settled cost 1000 per stay except U1 3000;
-    O1 100 with a 20 refund, O2 100, O3 100, O4 200.
+    O1 100 with a 20 refund, O2 100, O3 100, O4 200. Insurance area (insu_admdvs): the
+    institution's region, except U5 (H2, region R2) insured in R1, O1 (C1, R1) in R2 and O2
+    without one.
     """
     w = World()
     stays = [
@@ -441,6 +443,10 @@ def world_utilization() -> World:
         ("O4", "p8", "H1", "2025-10-03"),
     ]:
         w.encounter(mid, psn, inst, "11", day + " 09:00", day + " 09:30", dx="J06.900")
+    region = dict(zip(INSTITUTIONS.fixmedins_code, INSTITUTIONS.region, strict=True))
+    elsewhere = {"U5": "R1", "O1": "R2", "O2": None}
+    for e in w.enc:
+        e["insu_admdvs"] = elsewhere.get(e["mdtrt_id"], region[e["fixmedins_code"]])
     cost = {m[0]: 1000.0 for m in stays} | {"U1": 3000.0, "O1": 100.0, "O2": 100.0}
     cost |= {"O3": 100.0, "O4": 200.0}
     rows = []

@@ -77,6 +77,39 @@ def test_month_end_and_holiday_settlements(res):
     assert val(res, "ut_holiday_settlements", "C1") == pytest.approx((0, 3))
 
 
+def test_nonlocal_patients(res):
+    # units: encounters with both codes (O2 has no insu_admdvs): med_type 21 1 of 8 from
+    # elsewhere (U5), 11 1 of 3 (O1); province rate 2/11
+    assert val(res, "ut_nonlocal_patients", "H1") == pytest.approx((0, 5))
+    assert val(res, "ut_nonlocal_patients", "H2") == pytest.approx(((2 / 11) * 4 * 1 / 0.5, 4))
+    assert val(res, "ut_nonlocal_patients", "C1") == pytest.approx(((2 / 11) * 2 * 1 / (2 / 3), 2))
+    ev = res.evidence[res.evidence.indicator_id == "ut_nonlocal_patients"]
+    assert sorted(ev.record_id) == ["O1", "U5"]
+
+
+def test_nonlocal_patients_city_and_province_codes():
+    t = world_utilization().tables()
+    t["institutions"]["region"] = ["340102", "340103", "340102", "340103"]
+    reg = dict(zip(t["institutions"].fixmedins_code, t["institutions"].region, strict=True))
+    m = t["mdtrt_d"]
+    m["insu_admdvs"] = m.fixmedins_code.map(reg)
+    # U5: another district; O1: its city (统筹区 340100, local); O2: another city; O4: the
+    # province code (local)
+    other = {"U5": "340102", "O1": "340100", "O2": "340200", "O4": "340000"}
+    m["insu_admdvs"] = [other.get(i, a) for i, a in zip(m.mdtrt_id, m.insu_admdvs, strict=True)]
+    r = compute_indicators(t, progress=False, only=["ut_nonlocal_patients"])
+    # 21: 1 of 8 (U5); 11: 1 of 4 (O2); province rate 2/12
+    assert val(r, "ut_nonlocal_patients", "C1") == pytest.approx(((1 / 6) * 3 * 1 / 0.75, 3))
+    assert val(r, "ut_nonlocal_patients", "H2") == pytest.approx(((1 / 6) * 4 * 1 / 0.5, 4))
+    assert val(r, "ut_nonlocal_patients", "H1") == pytest.approx((0, 5))
+    ev = r.evidence[r.evidence.indicator_id == "ut_nonlocal_patients"]
+    assert sorted(ev.record_id) == ["O2", "U5"]
+    # without an insurance area anywhere the indicator is skipped
+    del t["mdtrt_d"]["insu_admdvs"]
+    r = compute_indicators(t, progress=False, only=["ut_nonlocal_patients"])
+    assert [s for s, _ in r.skipped] == ["ut_nonlocal_patients"]
+
+
 def test_encounters_per_person(res):
     # units institution × person × med_type; cells (med_type, dx group): (21, J18) mean 1.25
     assert val(res, "ut_encounters_per_person", "H1") == pytest.approx(

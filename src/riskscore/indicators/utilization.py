@@ -19,6 +19,11 @@ natural scale (the scorer's priors and posteriors are formed on the denominator)
   comparable with the crude rates, e.g. "9.3 % readmitted, peers 0.7 %");
 - the busiest physician's share is a plain share (not standardised: compared within peers).
 
+``ut_nonlocal_patients`` also needs the institutions' ``region`` and the insured's 参保地
+(``insu_admdvs`` of ``mdtrt_d``, else of ``psn_info_b``): encounters of persons insured
+outside the institution's area are the trace of borrowed or collected identities (虚构就诊,
+冒名就医), which seldom come from the institution's own catchment.
+
 Direction: every indicator is scored **too high only** (the scorer counts excess over the
 peer norm). Too-short stays are the split-hospitalisation family's concern, and a low cost
 per encounter is not a fund risk by itself.
@@ -578,4 +583,61 @@ def ut_high_cost_share(ctx: Context):
         den=e._den,
         flag=e._f > 0,
         detail=ibis.literal("cost=").concat(e.cost.round(2).cast("string")),
+    )
+
+
+def _same_area(a, b):
+    """True when two 行政区划 codes name the same area at the coarser of their precisions.
+
+    A code ending in ``00`` is a city (统筹区, e.g. ``340100``), in ``0000`` a province; a
+    district code (``340102``) is compared with it on the city's (province's) prefix.
+    """
+    a, b = a.strip(), b.strip()
+    prov = a.endswith("0000") | b.endswith("0000")
+    city = a.endswith("00") | b.endswith("00")
+    return ibis.cases(
+        (prov, a.substr(0, 2) == b.substr(0, 2)),
+        (city, a.substr(0, 4) == b.substr(0, 4)),
+        else_=a == b,
+    )
+
+
+@indicator(
+    id="ut_nonlocal_patients",
+    family=FAMILY,
+    zh="外区参保人员就诊占比 (参保地不在机构所在区划, 按医疗类别标化, 实际/期望)",
+    en="Share of encounters by persons insured outside the institution's area, observed over expected given med_type",
+    basis="条例 第十五条、第十九条 (虚构就诊、冒名就医: 收集/借用他人医保凭证); 医保基金监管 就诊人员参保地分布监测",
+    needs={"mdtrt_d": ["med_type"], "institutions": ["region"]},
+    params=[],
+    description_zh="单位: 就诊; 实际: 参保地 (mdtrt_d.insu_admdvs, 缺失时 psn_info_b.insu_admdvs) 与机构所在区划 (institutions.region) 不同的就诊 (市级/省级代码按其精度比较); 期望: 所属医疗类别的全省外区就诊占比; 分子 = 全省率 × 单位数 × 实际数 ÷ 期望数; 分母 = 单位数 (比值 = 间接标化率); 方向: 仅偏高; 参保地或区划缺失的就诊不计; 无参保地时跳过",
+    description_en="unit: encounter; observed: encounters of persons whose insurance area (mdtrt_d.insu_admdvs, else psn_info_b.insu_admdvs) differs from the institution's region (institutions.region; city or province codes compared at their precision); expected: the province share of such encounters of the med_type; numerator = province rate × units × observed ÷ expected count; denominator = units (ratio = the indirectly standardised rate); direction: too high only; encounters without either code are left out; skipped without an insurance area",
+    unit="encounter (mdtrt_id)",
+)
+def ut_nonlocal_patients(ctx: Context):
+    m = ctx.t["mdtrt_d"]
+    own = m.insu_admdvs.cast("string") if "insu_admdvs" in m.columns else None
+    if ctx.has("psn_info_b", "psn_no", "insu_admdvs"):
+        p = ctx.t["psn_info_b"]
+        p = p.group_by("psn_no").aggregate(p_admdvs=p.insu_admdvs.cast("string").min())
+        m = m.left_join(p, m.psn_no == p.psn_no)
+        own = m.p_admdvs if own is None else ibis.coalesce(own, m.p_admdvs)
+    if own is None:
+        raise Skip("needs column insu_admdvs in mdtrt_d or psn_info_b")
+    ia = m.select(a_mid=m.mdtrt_id, a_admdvs=own)
+    e = encounters(ctx)
+    e = e.join(ia, e.mdtrt_id == ia.a_mid)
+    ok = e.region.notnull() & (e.region.strip() != "")
+    e = e.filter(ok & e.a_admdvs.notnull() & (e.a_admdvs.strip() != ""))
+    e = e.mutate(mt=ibis.coalesce(e.med_type, ibis.literal("-")))
+    e = _count_oe(e, ~_same_area(e.a_admdvs, e.region), ["mt"])
+    return units(
+        e,
+        e.fixmedins_code,
+        "mdtrt_d",
+        e.mdtrt_id,
+        num=e._num,
+        den=e._den,
+        flag=e._f > 0,
+        detail=ibis.literal("insu_admdvs=").concat(e.a_admdvs, " region=", e.region),
     )
