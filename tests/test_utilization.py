@@ -227,3 +227,37 @@ def test_abnormal_utilization_floor_on_first_extracts(first_extract_quality, see
         assert sum(r["tiers"].values()) == r["n"]
         assert r["ties"] <= 0.01, r  # at most 1 % of institutions with claims tie
         assert r["tiers_within_one"], r  # every tier within one of the policy share
+
+
+FULL_SEEDS = (5, 8, 9)
+
+
+@pytest.fixture(scope="module")
+def full_province_scores(tmp_path_factory):
+    """Full 300-institution provinces (fee lines present) with the utilisation abuses."""
+    from riskscore.cli import main
+
+    work = tmp_path_factory.mktemp("ut_full")
+    out = {}
+    for seed in FULL_SEEDS:
+        data, res = work / f"d{seed}", work / f"o{seed}"
+        synth = ["synth", "--out", str(data), "--institutions", "300", "--seed", str(seed)]
+        assert main([*synth, "--utilization-abuses", "--no-progress"]) == 0
+        assert main(["score", "--data", str(data), "--out", str(res), "--quiet"]) == 0
+        s = pd.read_csv(res / "scores.csv", dtype={"fixmedins_code": str})
+        truth = pd.read_csv(data / "truth.csv", dtype={"fixmedins_code": str})
+        out[seed] = (s, truth)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", FULL_SEEDS)
+def test_abnormal_utilization_floor_on_full_provinces(full_province_scores, seed):
+    from sklearn.metrics import roc_auc_score
+
+    s, truth = full_province_scores[seed]
+    y = s.fixmedins_code.isin(truth.fixmedins_code[truth.family == "abnormal_utilization"])
+    assert y.sum() >= 15
+    # the family's violators against every other institution (violators of other families too)
+    auc = roc_auc_score(y, s.abnormal_utilization)
+    assert auc >= 0.90, auc
