@@ -198,6 +198,40 @@ def test_first_extract_province_scores_without_error(tmp_path):
     assert (s.loc[claims, "expected_loss"] > 0).all()
 
 
+@pytest.mark.parametrize("drop", [("credit_ratings",), ("credit_ratings", "setl_list_diag_d")])
+def test_first_extract_without_credit_or_diagnoses(tmp_path, drop):
+    """Tables a bureau's first extract may lack: no credit ratings, no settlement diagnoses.
+
+    Scoring still ranks everyone, tiers follow the policy and money at risk is positive; the
+    planted institutions still rank above the others on the family (diagnoses then come only
+    from ``mdtrt_d.dscg_maindiag_code``, credit adjustments are skipped).
+    """
+    from riskscore.cli import main
+    from riskscore.synth import SynthConfig, generate
+
+    data, out = tmp_path / "data", tmp_path / "out"
+    cfg = SynthConfig(
+        institutions=80, seed=5, fee_lines=80 * 600, progress=False, tables="first-extract"
+    )
+    generate(data, cfg)
+    for name in drop:
+        for f in data.glob(f"{name}.*"):
+            f.unlink()
+    assert main(["score", "--data", str(data), "--out", str(out), "--quiet"]) == 0
+    s = pd.read_csv(out / "scores.csv", dtype={"fixmedins_code": str})
+    from utilization_quality import tiers_within_one
+
+    claims = s.fund_paid > 0
+    assert claims.sum() >= 70
+    assert s.loc[claims, "risk_score"].duplicated(keep=False).mean() <= 0.01
+    assert tiers_within_one(s.tier), s.tier.value_counts().to_dict()
+    assert (s.loc[claims, "expected_loss"] > 0).all()
+    truth = set(pd.read_csv(data / "truth.csv", dtype=str).fixmedins_code)
+    y = s.fixmedins_code.isin(truth)
+    assert s.abnormal_utilization[y].mean() > s.abnormal_utilization[~y].mean()
+    assert s.risk_score[y].mean() > s.risk_score[~y].mean()
+
+
 FLOOR_SEEDS = (11, 23, 37)
 
 
