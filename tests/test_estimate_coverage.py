@@ -51,13 +51,15 @@ def test_rate_interval_coverage(coverage):
     for prov, cov in coverage.items():
         for d in DESIGNS:
             auto = cov[d, "violation_rate", "auto"]
-            # measured: bundled 0.975–0.978 (a little conservative, see docs), 3,000: 0.940–0.963
-            assert 0.93 <= auto <= 0.985, (prov, d, auto)
-            if prov == "p3000":
-                assert auto <= 0.97, (prov, d, auto)
-            # the shipped normal interval with the all-equal term was 1.5× too wide on the
-            # bundled province (≈ 100 %): the beta interval is closer to 95 %
-            assert abs(auto - 0.95) <= abs(cov[d, "violation_rate", "normal"] - 0.95) + 0.01
+            normal = cov[d, "violation_rate", "normal"]
+            # measured: bundled 0.967–0.972, 3,000: 0.955–0.970 (docs/estimation.md)
+            assert 0.93 <= auto <= 0.975, (prov, d, auto)
+            # Where the shipped normal interval misses the band (1.5× too wide on the bundled
+            # province, ≈ 100 %) the beta interval is closer to 95 %. Where both are in the
+            # band they may differ by Monte Carlo noise: one coverage over 2,000 redraws has
+            # a s.e. of 0.005, so closeness is only compared outside the band.
+            if not 0.93 <= normal <= 0.97:
+                assert abs(auto - 0.95) < abs(normal - 0.95), (prov, d, auto, normal)
 
 
 @pytest.mark.slow
