@@ -312,3 +312,34 @@ def test_small_province_as_monthly_gb18030_csv_scores_like_parquet(tmp_path):
         scores[name] = (out / "scores.csv").read_bytes()
     assert reports["parquet"] == reports["csv"]
     assert scores["parquet"] == scores["csv"]
+
+
+def test_quarantined_cells_of_monthly_files_are_the_files_text(tmp_path):
+    """The narrow stage reads the quarantined rows' text again from their own file."""
+    one = _folder(tmp_path / "one")
+    many = tmp_path / "many"
+    many.mkdir()
+    institutions().to_csv(many / "institutions.csv", index=False)
+    enc = encounters()
+    enc.iloc[:2].to_csv(many / "mdtrt_d_202501.csv", index=False, encoding="gb18030")
+    enc.iloc[2:].to_csv(many / "mdtrt_d_202502.csv", index=False, encoding="gb18030")
+    q1, qn = tmp_path / "q1", tmp_path / "qn"
+    _engine(one, quarantine_dir=q1)
+    _engine(many, quarantine_dir=qn)
+    want = load_folder(one).tables["mdtrt_d"].quarantine
+    a = pd.read_parquet(q1 / "mdtrt_d.parquet")
+    b = pd.read_parquet(qn / "mdtrt_d.parquet")
+    assert len(a) == len(want) >= 2
+    cols = [c for c in a.columns if c not in ("source_row", "source_file")]
+    assert a[cols].equals(b[cols])
+    # rows numbered within their own file (data rows from 1)
+    files = ["mdtrt_d_202501.csv" if r <= 2 else "mdtrt_d_202502.csv" for r in a.source_row]
+    rows = [r if r <= 2 else r - 2 for r in a.source_row]
+    assert len(set(files)) == 2
+    assert b["source_file"].tolist() == files
+    assert b["source_row"].tolist() == rows
+    for c in cols:
+        if c in want.columns and c != "reason":
+            w = want[c].astype(object).where(want[c].notna(), None).tolist()
+            g = a[c].astype(object).where(a[c].notna(), None).tolist()
+            assert [None if x is None else str(x) for x in w] == g, c
