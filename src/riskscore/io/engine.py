@@ -69,8 +69,11 @@ from riskscore.io.checks import (
 )
 from riskscore.io.dictionaries import usage_report
 
-ENGINE_TABLES: tuple[str, ...] = tuple(n for n, t in TABLES.items() if t.group == "claims")
-"""Tables read and validated by the engine (the claims); the others stay pandas."""
+ENGINE_TABLES: tuple[str, ...] = tuple(
+    n for n, t in TABLES.items() if t.group in ("claims", "procurement", "inventory")
+)
+"""Tables read and validated by the engine (claims, procurement and inventory: the tables that
+grow with the extract); the registries and other small tables stay pandas."""
 
 SOURCE_FILE_COLUMN = "source_file"
 """Quarantine column: the file a row was read from (several files per table)."""
