@@ -82,7 +82,8 @@ def add_engine_options(p: argparse.ArgumentParser, spark: bool = True) -> None:
         "--memory",
         default=None,
         metavar="SIZE",
-        help="engine memory limit, e.g. 4GB or 30%% (default: a quarter of the machine's RAM); "
+        help="engine memory limit, e.g. 4GB or 30%% (default: a tenth of the machine's RAM, at "
+        "least 1GB); "
         "beyond it DuckDB spills to --spill-dir (内存上限)",
     )
     p.add_argument(
@@ -90,7 +91,7 @@ def add_engine_options(p: argparse.ArgumentParser, spark: bool = True) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="folder for the engine's working database and spill files (default: a temporary "
+        help="folder for the engine's spill files (default: a temporary "
         "folder, removed at the end) (溢写目录)",
     )
     if spark:
