@@ -343,3 +343,23 @@ def test_quarantined_cells_of_monthly_files_are_the_files_text(tmp_path):
             w = want[c].astype(object).where(want[c].notna(), None).tolist()
             g = a[c].astype(object).where(a[c].notna(), None).tolist()
             assert [None if x is None else str(x) for x in w] == g, c
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_validate_without_data_counts_and_quarantines_the_same(tmp_path, fmt):
+    """``keep_data=False`` (riskscore validate) keeps key and reference columns only: the
+    same report and the same quarantine as a full load."""
+    d = _folder(tmp_path / "data", fmt)
+    qa, qb = tmp_path / "qa", tmp_path / "qb"
+    with EngineSession(memory="1GB") as es:
+        a = load_folder_engine(d, es, quarantine_dir=qa).report()
+    with EngineSession(memory="1GB") as es:
+        ds = load_folder_engine(d, es, quarantine_dir=qb, keep_data=False)
+        b = ds.report()
+        kept = ds.tables["fee_list_d"].typed_columns
+    assert a == b
+    assert {"mdtrt_id", "setl_id", "fixmedins_code"} <= set(kept)
+    assert "det_item_fee_sumamt" not in kept
+    for name in ("mdtrt_d", "fee_list_d"):
+        x, y = pd.read_parquet(qa / f"{name}.parquet"), pd.read_parquet(qb / f"{name}.parquet")
+        assert len(x) > 0 and x.equals(y), name

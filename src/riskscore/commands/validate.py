@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
             clean_dir=args.clean_out,
             batch_rows=args.batch_rows or DEFAULT_BATCH_ROWS,
             dictionaries=args.dictionaries,
+            keep_data=False,  # counts and quarantine only: key and reference columns
         )
         report = ds.report()
     problem = verdict(report, args.max_registry_quarantine)

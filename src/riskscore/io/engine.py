@@ -428,6 +428,7 @@ class EngineTable:
     ignored_columns: list[str] = field(default_factory=list)
     mapped: dict = field(default_factory=dict)
     quarantined_table: str = ""
+    typed_columns: list[str] | None = None
 
     @property
     def path(self) -> Path:
@@ -643,11 +644,13 @@ class _Loader:
         order: list[str],
         extras: list[str],
         narrow: bool = False,
+        keep: set[str] | None = None,
     ) -> str:
         """SQL of one file group's stage rows: ``_file, _row``, the typed contract columns,
         ``_reasons`` and the dictionary columns ``_m_*``. Unless ``narrow``, also the text
         of every file column for quarantined rows (``_q_*``); with ``narrow`` that text is
-        computed afterwards for the quarantined rows only (:meth:`text_sql`)."""
+        computed afterwards for the quarantined rows only (:meth:`text_sql`). ``keep``: the
+        typed columns kept (default all; the checks still see every column)."""
         d = self.d
         by_target = {mapping[h]: h for h in g.header if h not in self.ignored(spec, g, mapping)}
         l1, l2, l2b, l3, l4 = [], [], [], [], []
@@ -739,7 +742,8 @@ class _Loader:
         l3 = [f"{d.concat_reasons(parts)} AS _reasons"]
         out_cols = []
         for c in spec.columns:
-            out_cols.append(f"{typed[c.name]} AS {d.ident(c.name)}")
+            if keep is None or c.name in keep:
+                out_cols.append(f"{typed[c.name]} AS {d.ident(c.name)}")
         for name in [] if narrow else order:
             here = name in present or (name in extras and name in by_target)
             t_ref = d.ident("_t_" + name) if here else f"CAST(NULL AS {d.string_type()})"
@@ -820,14 +824,32 @@ class _Loader:
         return qtab
 
     # -------------------------------------------------------------- the table
+    def checked_columns(self, spec: TableSpec) -> set[str]:
+        """Typed columns the checks after the row checks read: keys, references, columns
+        other tables reference, id columns (lost precision) and dictionary columns."""
+        from riskscore.io._load import REFERENCES, _is_key_column
+
+        keep = set(spec.key) | {col for col, *_ in REFERENCES.get(spec.name, ())}
+        keep |= {rc for refs in REFERENCES.values() for _, rt, rc, _ in refs if rt == spec.name}
+        for c in spec.columns:
+            if _is_key_column(spec, c) or (c.dtype == "code" and self.lookup(spec, c)):
+                keep.add(c.name)
+        return keep
+
     def load(
         self,
         spec: TableSpec,
         files: list[Path],
         refs: dict[str, tuple[str, str]],
         skipped: list[str],
+        keep_data: bool = True,
     ) -> EngineTable:
+        """Read, type and check one table into the engine.
+
+        Without ``keep_data`` (``validate`` without ``--clean-out``) the stage keeps only the
+        typed columns of :meth:`checked_columns` — the accepted rows' view has only those."""
         d, es = self.d, self.es
+        keep = None if keep_data else self.checked_columns(spec)
         groups = self.groups(spec, files)
         mappings = []
         for g in groups:
@@ -855,7 +877,7 @@ class _Loader:
         selects = []
         for g, m in zip(groups, mappings, strict=True):
             # every group yields the same columns (absent file columns → NULL text)
-            selects.append(self.group_sql(spec, g, m, order, extras, narrow=narrow))
+            selects.append(self.group_sql(spec, g, m, order, extras, narrow=narrow, keep=keep))
         stage = es.name(spec.name + "_stage")
         try:
             es.create(stage, " UNION ALL ".join(selects))
@@ -869,7 +891,7 @@ class _Loader:
         if extra_reasons:
             self._apply(stage, extra_reasons)
         view = es.name(spec.name)
-        cols = ", ".join(d.ident(c.name) for c in spec.columns)
+        cols = ", ".join(d.ident(c.name) for c in spec.columns if keep is None or c.name in keep)
         if es.engine == "duckdb":
             es.sql(
                 f"CREATE OR REPLACE VIEW {d.ident(view)} AS SELECT {cols} FROM "
@@ -927,6 +949,7 @@ class _Loader:
             info=info,
             stage=stage,
             quarantined_table=quarantined,
+            typed_columns=[c.name for c in spec.columns if keep is None or c.name in keep],
             view=view,
             columns=order,
             ignored_columns=ignored,
@@ -1054,7 +1077,7 @@ class _Loader:
             if name in pii or self._looks_personal(t, name):
                 continue  # personal data by contract, column name or value pattern
             out = f"file_{name}" if name in reserved else name
-            if name in spec.column_names:
+            if name in spec.column_names and (t.typed_columns is None or name in t.typed_columns):
                 c = spec.column(name)
                 typed = d.ident(name)
                 fallback = (
@@ -1186,6 +1209,7 @@ def load_folder_engine(
     clean_dir: str | Path | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     dictionaries=None,
+    keep_data: bool = True,
 ) -> EngineDataset:
     """Load and validate a data folder; claims tables in the engine, small tables in pandas.
 
@@ -1202,6 +1226,10 @@ def load_folder_engine(
         Write accepted rows to ``<dir>/<table>.parquet``.
     batch_rows : int
         Batch size of the pandas loaders (small tables).
+    keep_data : bool
+        Keep every typed column of the engine tables (default). ``False`` (counts and
+        quarantine only, as ``riskscore validate``) keeps the key and reference columns;
+        the dataset's Ibis tables then lack the others.
 
     Raises
     ------
@@ -1280,7 +1308,9 @@ def load_folder_engine(
                     skipped.append(f"{reason} ({ref_table} unreadable)")
                     continue
                 refs[col] = (sql, reason)
-            return loader.load(spec, files, refs, skipped)
+            return loader.load(
+                spec, files, refs, skipped, keep_data=keep_data or clean_dir is not None
+            )
         from riskscore.io._load import _refs_for
 
         small_found = {n: fs[0] for n, fs in found.items() if n not in ENGINE_TABLES}
