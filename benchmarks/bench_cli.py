@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_cli.py --data DIR [--data DIR2 ...] [--memory 6GB]
-        [--csv-gb18030 OUT_DIR] [--json results.json]
+        [--csv-gb18030 OUT_DIR [--reuse-csv] [--skip-data]] [--json results.json]
 
 Each command runs as a subprocess; the peak resident set size of its whole process tree
 (the CLI and, with Spark, the JVM) is sampled every 0.2 s with psutil. In the same run the
@@ -147,12 +147,26 @@ def main() -> int:
     ap.add_argument("--memory", default=None)
     ap.add_argument("--csv-gb18030", type=Path, default=None)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--reuse-csv",
+        action="store_true",
+        help="keep an existing --csv-gb18030 folder (written by an earlier run) instead of "
+        "writing it again",
+    )
+    ap.add_argument(
+        "--skip-data",
+        action="store_true",
+        help="measure only the GB18030 CSV folder (the --data folder is its source)",
+    )
     args = ap.parse_args()
-    results = [bench(d, args.memory, d.name) for d in args.data]
+    results = [] if args.skip_data else [bench(d, args.memory, d.name) for d in args.data]
     if args.csv_gb18030 is not None:
-        t0 = time.perf_counter()
-        write_monthly_gb18030(args.data[0], args.csv_gb18030)
-        print(f"wrote monthly GB18030 CSV in {time.perf_counter() - t0:.0f} s", flush=True)
+        if (args.csv_gb18030 / "fee_list_d").is_dir() and args.reuse_csv:
+            print(f"reusing the monthly GB18030 CSV in {args.csv_gb18030}", flush=True)
+        else:
+            t0 = time.perf_counter()
+            write_monthly_gb18030(args.data[0], args.csv_gb18030)
+            print(f"wrote monthly GB18030 CSV in {time.perf_counter() - t0:.0f} s", flush=True)
         r = bench(args.csv_gb18030, args.memory, args.data[0].name + " as monthly GB18030 CSV")
         results.append(r)
     if args.json:
