@@ -140,7 +140,9 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
     encounter's med_type, else the line's own), ``setting``, ``fee_day`` and the encounter's
     ``insutype, gend, age, chronic, hosp_lv_num, ownership``. Lines whose mdtrt_id is not in
     mdtrt_d keep their own med_type and null attributes. Only the columns the indicators read
-    are carried (the table is materialised once and read by most line-based indicators).
+    are carried. Not materialised: storing the joined lines costs more time and memory (10M
+    lines: +2.4 GB peak) than the per-indicator join; per-encounter sums are shared instead
+    (:func:`encounter_fees`).
     """
     if "fee_list_d" not in ctx.t:
         raise Skip("needs table fee_list_d (absent)")
@@ -172,6 +174,60 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
         return t.drop(*[c for c in ("e_mdtrt_id", "enc_med_type", "med_type") if c in t.columns])
 
     return ctx.cached(("fee", include_refunds), build, materialize=False)
+
+
+def join_groups(t, g, keys: list):
+    """Join the one-row-per-group table ``g`` (grouped by ``keys`` of ``t``) back onto ``t``
+    on the keys, null-safe (a null key matches the null group, as in a window partition)."""
+    g = g.rename({f"_gk_{i}": k for i, k in enumerate(keys)})
+    cond = [t[k].identical_to(g[f"_gk_{i}"]) for i, k in enumerate(keys)]
+    return t.join(g, cond).drop(*[f"_gk_{i}" for i in range(len(keys))])
+
+
+def group_stats(t, keys: list, **aggs):
+    """Add per-group aggregates to every row of ``t``.
+
+    The result of ``agg.over(ibis.window(group_by=keys))``, computed as a ``GROUP BY``
+    joined back on the keys (:func:`join_groups`), which DuckDB runs about twice as fast as a
+    partitioned window (no sort of the whole table per window).
+
+    Parameters
+    ----------
+    t : ibis.Table
+    keys : list of str
+        Grouping columns of ``t`` (nulls form their own group, as in a window partition).
+    **aggs
+        Deferred aggregates (``_.x.sum()``) named by the new columns.
+
+    Returns
+    -------
+    ibis.Table
+        ``t`` with the aggregate columns added.
+    """
+    return join_groups(t, t.group_by(keys).aggregate(**aggs), keys)
+
+
+def encounter_fees(ctx: Context):
+    """Fee-line sums per ``mdtrt_id`` (positive lines, :func:`fee_lines`), shared by the
+    fee-share and tests-per-encounter indicators (one pass over the lines instead of one each).
+
+    Columns: f_mid (the mdtrt_id), f_total (sum of det_item_fee_sumamt), f_drug,
+    f_consumable, f_test (the amount of the lines of those ``chrgitm_types``), f_n_test (the
+    number of test lines).
+    """
+
+    def build():
+        f = fee_lines(ctx)
+        ty = ctx.p("chrgitm_types")
+        amt = f.det_item_fee_sumamt
+        aggs = {"f_total": amt.sum()}
+        for kind in ("drug", "consumable", "test"):
+            aggs[f"f_{kind}"] = ibis.ifelse(in_list(f.med_chrgitm_type, ty[kind]), amt, 0.0).sum()
+        # as count() of the test lines: a null category is not a test line
+        aggs["f_n_test"] = in_list(f.med_chrgitm_type, ty["test"]).cast("int64").sum()
+        return f.group_by(f.mdtrt_id).aggregate(**aggs).rename(f_mid="mdtrt_id")
+
+    return ctx.cached("enc_fees", build, materialize=True)
 
 
 def generic_key(ctx: Context, code):

@@ -30,13 +30,12 @@ def dp_overlap_supply(ctx: Context):
     tol = int(ctx.p("duplicate_overlap_tolerance_days"))
     win = int(ctx.p("split_prescription_window_days"))
     order = [rx.start_day, rx.fixmedins_code, rx.rx]
-    w_cum = ibis.window(
-        group_by=[rx.psn_no, rx.generic], order_by=order, preceding=None, following=0
-    )
+    # prev_end: the latest end of the earlier supplies (the rows before this one), in the
+    # same window pass as the lags (one sort)
+    w_before = ibis.window(group_by=[rx.psn_no, rx.generic], order_by=order, rows=(None, -1))
     w = ibis.window(group_by=[rx.psn_no, rx.generic], order_by=order)
-    rx = rx.mutate(cum_end=rx.end_day.max().over(w_cum))
     rx = rx.mutate(
-        prev_end=rx.cum_end.lag().over(w),
+        prev_end=rx.end_day.max().over(w_before),
         prev_start=rx.start_day.lag().over(w),
         prev_inst=rx.fixmedins_code.lag().over(w),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from .common import encounters, fee_lines, in_list
+from .common import encounter_fees, encounters, fee_lines
 from .engine import Context, units
 from .registry import indicator
 
@@ -99,10 +99,8 @@ def ot_b8_period(ctx: Context):
     unit="encounter (mdtrt_id)",
 )
 def ot_tests_per_encounter(ctx: Context):
-    f = fee_lines(ctx)
-    test = in_list(f.med_chrgitm_type, ctx.p("chrgitm_types")["test"])
-    t = f.filter(test).group_by("mdtrt_id").aggregate(n_tests=_.count())
-    t = t.select(t_id=t.mdtrt_id, n_tests=t.n_tests)
+    t = encounter_fees(ctx)  # test lines per encounter
+    t = t.select(t_id=t.f_mid, n_tests=t.f_n_test)
     e = encounters(ctx)
     e = e.filter(e.setting.isin(["outpatient", "emergency", "chronic", "inpatient"]))
     e = e.left_join(t, e.mdtrt_id == t.t_id)

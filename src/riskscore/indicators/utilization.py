@@ -36,7 +36,7 @@ import datetime as _dt
 import ibis
 from ibis import _
 
-from .common import encounters, fee_lines, in_list
+from .common import encounter_fees, encounters, group_stats, join_groups
 from .engine import Context, day_num, units
 from .registry import Skip, indicator
 
@@ -132,8 +132,7 @@ def _per_unit(t):
     E = Σ expected): the ratio is exactly O/E while the denominator counts units, the scale
     on which the scorer's priors and posteriors are formed.
     """
-    wi = ibis.window(group_by=t.fixmedins_code)
-    t = t.mutate(_e_inst=t._exp.sum().over(wi), _n_inst=t._v.count().over(wi))
+    t = group_stats(t, ["fixmedins_code"], _e_inst=_._exp.sum(), _n_inst=_._v.count())
     scale = ibis.ifelse(t._e_inst > 0, t._n_inst / t._e_inst, 0.0)
     return t.mutate(_num=(t._v * scale).fill_null(0.0), _den=ibis.literal(1.0))
 
@@ -141,6 +140,8 @@ def _per_unit(t):
 def _amount_oe(t, value, cell: list):
     """Add ``_v, _exp, _num, _den``: value, its cell mean (expected) and the O/E parts."""
     t = t.mutate(_v=value.cast("float64"))
+    # the cell mean stays a window: evidence details print it rounded, and a GROUP BY sums in
+    # another order (a last-bit difference can change the printed digits)
     t = t.mutate(_exp=t._v.mean().over(ibis.window(group_by=[t[c] for c in cell])))
     return _per_unit(t)
 
@@ -154,12 +155,9 @@ def _count_oe(t, flag, cell: list):
     natural scale of its units (the scorer's priors compare it with N units, not with E).
     """
     t = t.mutate(_f=flag.fill_null(False).cast("float64"))
-    t = t.mutate(
-        _exp=t._f.mean().over(ibis.window(group_by=[t[c] for c in cell])),
-        _pbar=t._f.mean().over(ibis.window()),
-    )
-    wi = ibis.window(group_by=t.fixmedins_code)
-    t = t.mutate(_e_inst=t._exp.sum().over(wi), _n_inst=t._f.count().over(wi))
+    t = t.mutate(_exp=t._f.mean().over(ibis.window(group_by=[t[c] for c in cell])))
+    t = t.cross_join(t.aggregate(_pbar=t._f.mean()))
+    t = group_stats(t, ["fixmedins_code"], _e_inst=_._exp.sum(), _n_inst=_._f.count())
     scale = ibis.ifelse(t._e_inst > 0, t._pbar * t._n_inst / t._e_inst, 0.0)
     return t.mutate(_num=t._f * scale, _den=ibis.literal(1.0))
 
@@ -355,11 +353,8 @@ def ut_inpatient_share(ctx: Context):
 
 
 def _fee_share(ctx: Context, kind: str, label: str):
-    f = fee_lines(ctx)
-    codes = ctx.p("chrgitm_types")[kind]
-    f = f.mutate(_cat=ibis.ifelse(in_list(f.med_chrgitm_type, codes), f.det_item_fee_sumamt, 0.0))
-    a = f.group_by(f.mdtrt_id).aggregate(a_total=_.det_item_fee_sumamt.sum(), a_cat=_._cat.sum())
-    a = a.rename(a_mid="mdtrt_id")
+    a = encounter_fees(ctx)  # per encounter: total and the amount of the kind's lines
+    a = a.select(a_mid=a.f_mid, a_total=a.f_total, a_cat=a[f"f_{kind}"])
     e = enc_profile(ctx)
     e = e.join(a, e.mdtrt_id == a.a_mid)
     e = e.filter(e.a_total > 0)
@@ -453,13 +448,13 @@ def ut_top_physician_share(ctx: Context):
     f = ctx.t["fee_list_d"]
     f = f.filter(f.bilg_dr_code.notnull() & (f.bilg_dr_code != "") & (f.cnt > 0))
     d = f.group_by(["fixmedins_code", "mdtrt_id"]).aggregate(doc=_.bilg_dr_code.min())
-    d = d.mutate(n_doc=d.mdtrt_id.count().over(ibis.window(group_by=[d.fixmedins_code, d.doc])))
-    d = d.mutate(n_max=d.n_doc.max().over(ibis.window(group_by=d.fixmedins_code)))
-    d = d.mutate(
-        top=ibis.ifelse(d.n_doc == d.n_max, d.doc, _NULL_S)
-        .min()
-        .over(ibis.window(group_by=d.fixmedins_code))
+    # encounters per physician, the busiest count and the smallest code with it, per institution
+    c = d.group_by(["fixmedins_code", "doc"]).aggregate(n_doc=_.mdtrt_id.count())
+    c = group_stats(c, ["fixmedins_code"], n_max=_.n_doc.max())
+    top = c.group_by("fixmedins_code").aggregate(
+        top=ibis.ifelse(c.n_doc == c.n_max, c.doc, _NULL_S).min()
     )
+    d = join_groups(d, top, ["fixmedins_code"])
     flag = d.doc == d.top
     return units(
         d,
