@@ -176,6 +176,26 @@ def fee_lines(ctx: Context, include_refunds: bool = False):
     return ctx.cached(("fee", include_refunds), build, materialize=False)
 
 
+def own_fee_lines(ctx: Context):
+    """The positive fee lines with their own columns only: :func:`fee_lines` without the
+    encounter attributes (no ``setting``, ``eff_med_type``, ``insutype`` …; ``fee_day`` kept).
+
+    For the indicators that read none of those: the join with the encounters is most of the
+    cost of a query over the lines, and it neither adds nor drops lines (``mdtrt_id`` is the
+    key of ``mdtrt_d``; the loaders quarantine duplicate keys), so their units are the same.
+    """
+    if "fee_list_d" not in ctx.t:
+        raise Skip("needs table fee_list_d (absent)")
+
+    def build():
+        f = ctx.t["fee_list_d"]
+        f = f.select(*[c for c in FEE_COLS if c in f.columns and c != "med_type"])
+        f = f.filter((f.cnt > 0) & (f.det_item_fee_sumamt >= 0))
+        return f.mutate(fee_day=day_num(f.fee_ocur_time))
+
+    return ctx.cached("fee_own", build, materialize=False)
+
+
 def join_groups(t, g, keys: list):
     """Join the one-row-per-group table ``g`` (grouped by ``keys`` of ``t``) back onto ``t``
     on the keys, null-safe (a null key matches the null group, as in a window partition)."""
@@ -208,7 +228,7 @@ def group_stats(t, keys: list, **aggs):
 
 
 def encounter_fees(ctx: Context):
-    """Fee-line sums per ``mdtrt_id`` (positive lines, :func:`fee_lines`), shared by the
+    """Fee-line sums per ``mdtrt_id`` (positive lines, :func:`own_fee_lines`), shared by the
     fee-share and tests-per-encounter indicators (one pass over the lines instead of one each).
 
     Columns: f_mid (the mdtrt_id), f_total (sum of det_item_fee_sumamt), f_drug,
@@ -217,7 +237,7 @@ def encounter_fees(ctx: Context):
     """
 
     def build():
-        f = fee_lines(ctx)
+        f = own_fee_lines(ctx)  # the lines' own columns suffice
         ty = ctx.p("chrgitm_types")
         amt = f.det_item_fee_sumamt
         aggs = {"f_total": amt.sum()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from .common import fee_lines
+from .common import own_fee_lines
 from .engine import Context, units
 from .registry import indicator
 
@@ -25,7 +25,7 @@ _T0 = ibis.timestamp("2000-01-01 00:00:00")
     unit="encounter-day (mdtrt_id; detail = day, main→sub)",
 )
 def dc_b7_pairs(ctx: Context):
-    f = fee_lines(ctx)
+    f = own_fee_lines(ctx)
     pairs = ctx.lk["lk_pairs"]
     mains = pairs.select(m_code=pairs.main_code).distinct()
     base = f.select(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from .common import encounter_fees, encounters, fee_lines
+from .common import encounter_fees, encounters, own_fee_lines
 from .engine import Context, units
 from .registry import indicator
 
@@ -23,7 +23,7 @@ from .registry import indicator
     unit="encounter-item-day (mdtrt_id; detail = code, day)",
 )
 def ot_b8_frequency(ctx: Context):
-    f = fee_lines(ctx)
+    f = own_fee_lines(ctx)
     r = ctx.lk["lk_freq"]
     j = f.join(r, f.hilist_code == r.code)
     g = j.group_by(["fixmedins_code", "mdtrt_id", "hilist_code", "fee_day"]).aggregate(
@@ -56,7 +56,7 @@ def ot_b8_frequency(ctx: Context):
     unit="fee line (bkkp_sn)",
 )
 def ot_b8_period(ctx: Context):
-    f = fee_lines(ctx)
+    f = own_fee_lines(ctx)
     r = ctx.lk["lk_period"]
     j = f.join(r, f.hilist_code == r.code)
     keys = [j.psn_no, j.hilist_code]

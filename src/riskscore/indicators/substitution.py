@@ -5,7 +5,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from .common import fee_lines
+from .common import own_fee_lines
 from .engine import Context, units
 from .registry import indicator
 
@@ -23,7 +23,7 @@ from .registry import indicator
     unit="fee line (bkkp_sn)",
 )
 def sub_code_mapping_mismatch(ctx: Context):
-    f = fee_lines(ctx)
+    f = own_fee_lines(ctx)
     f = f.filter(f.medins_list_codg.notnull())
     c = f.group_by(["fixmedins_code", "medins_list_codg", "hilist_code"]).aggregate(n=_.count())
     w = ibis.window(group_by=[c.fixmedins_code, c.medins_list_codg])
