@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,16 @@ def test_demo_with_missing_data_is_one_clear_line(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert "error" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "score"])
+def test_engine_out_of_memory_is_one_line_asking_for_more_memory(tmp_path, capsys, command):
+    sample = Path(__file__).resolve().parents[1] / "data_samples"
+    argv = [command, "--data", str(sample), "--memory", "20MB"]
+    if command == "score":
+        argv += ["--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "ran out of memory (--memory 20MB)" in err and "larger --memory" in err
+    assert "unreadable" not in err

@@ -53,6 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"riskscore {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if type(exc).__name__ != "OutOfMemoryException":
+            raise
+        # DuckDB could not stay within --memory (an operator that cannot spill)
+        limit = getattr(args, "memory", None) or "default"
+        print(
+            f"riskscore {args.command}: error: the engine ran out of memory (--memory "
+            f"{limit}): {str(exc).splitlines()[0]}; expected a larger --memory (e.g. "
+            "--memory 8GB or 40%) for data of this size",
+            file=sys.stderr,
+        )
+        return 2
     return int(code or 0)
 
 

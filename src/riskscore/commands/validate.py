@@ -82,8 +82,8 @@ def add_engine_options(p: argparse.ArgumentParser, spark: bool = True) -> None:
         "--memory",
         default=None,
         metavar="SIZE",
-        help="engine memory limit, e.g. 4GB or 30%% (default: a tenth of the machine's RAM, at "
-        "least 1GB); "
+        help="engine memory limit, e.g. 4GB or 30%% (default: a quarter of the machine's RAM, "
+        "at least 1GB); "
         "beyond it DuckDB spills to --spill-dir (内存上限)",
     )
     p.add_argument(
