@@ -156,14 +156,19 @@ def test_quarantine_is_parquet_with_reason_row_and_file_without_personal_data(tm
     assert (q / "institutions.csv").exists()
 
 
-def test_monthly_gb18030_files_equal_one_parquet(tmp_path):
-    one = _folder(tmp_path / "one", "parquet")
-    many = tmp_path / "many"
+def _monthly_encounters(many: Path, first: int) -> Path:
+    """The registry and mdtrt_d as two GB18030 files (the first ``first`` rows, the rest)."""
     many.mkdir()
     institutions().to_csv(many / "institutions.csv", index=False)
     enc = encounters()
-    enc.iloc[:3].to_csv(many / "mdtrt_d_202501.csv", index=False, encoding="gb18030")
-    enc.iloc[3:].to_csv(many / "mdtrt_d_202502.csv", index=False, encoding="gb18030")
+    enc.iloc[:first].to_csv(many / "mdtrt_d_202501.csv", index=False, encoding="gb18030")
+    enc.iloc[first:].to_csv(many / "mdtrt_d_202502.csv", index=False, encoding="gb18030")
+    return many
+
+
+def test_monthly_gb18030_files_equal_one_parquet(tmp_path):
+    one = _folder(tmp_path / "one", "parquet")
+    many = _monthly_encounters(tmp_path / "many", 3)
     (many / "fee_list_d").mkdir()
     fee = fee_lines()
     for k, part in enumerate((fee.iloc[:2], fee.iloc[2:5], fee.iloc[5:])):
@@ -317,12 +322,7 @@ def test_small_province_as_monthly_gb18030_csv_scores_like_parquet(tmp_path):
 def test_quarantined_cells_of_monthly_files_are_the_files_text(tmp_path):
     """The narrow stage reads the quarantined rows' text again from their own file."""
     one = _folder(tmp_path / "one")
-    many = tmp_path / "many"
-    many.mkdir()
-    institutions().to_csv(many / "institutions.csv", index=False)
-    enc = encounters()
-    enc.iloc[:2].to_csv(many / "mdtrt_d_202501.csv", index=False, encoding="gb18030")
-    enc.iloc[2:].to_csv(many / "mdtrt_d_202502.csv", index=False, encoding="gb18030")
+    many = _monthly_encounters(tmp_path / "many", 2)
     q1, qn = tmp_path / "q1", tmp_path / "qn"
     _engine(one, quarantine_dir=q1)
     _engine(many, quarantine_dir=qn)

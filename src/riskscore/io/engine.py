@@ -637,6 +637,16 @@ class _Loader:
         return f"(SELECT _file, _row, {cols} FROM {self.d.ident(name)})"
 
     # -------------------------------------------------------------- typing and checks
+    def _source(self, g: _Group, src: str) -> tuple[str, str]:
+        """(SQL, kind) of a file column as read: time-zoned timestamps in Beijing time."""
+        kind = g.types.get(src, "text")
+        raw = self.d.ident(src)
+        if kind == "timestamptz":
+            if self.d.name == "duckdb":
+                raw = f"timezone('Asia/Shanghai', {raw})"
+            kind = "timestamp"
+        return raw, kind
+
     def group_sql(
         self,
         spec: TableSpec,
@@ -665,11 +675,7 @@ class _Loader:
             if src is None:
                 continue
             present.append(c.name)
-            kind = g.types.get(src, "text")
-            raw = d.ident(src)
-            if kind == "timestamptz":
-                raw = f"timezone('Asia/Shanghai', {raw})" if d.name == "duckdb" else raw
-                kind = "timestamp"
+            raw, kind = self._source(g, src)
             l1.append(f"{raw} AS {d.ident('_r_' + c.name)}")
             if kind == "text":
                 l1.append(f"{text_level(spec, c, raw, kind, d)} AS {d.ident('_t_' + c.name)}")
@@ -785,11 +791,7 @@ class _Loader:
             if src is None:
                 cols.append(f"CAST(NULL AS {d.string_type()}) AS {d.ident('_q_' + name)}")
                 continue
-            kind = g.types.get(src, "text")
-            raw = d.ident(src)
-            if kind == "timestamptz":
-                raw = f"timezone('Asia/Shanghai', {raw})" if d.name == "duckdb" else raw
-                kind = "timestamp"
+            raw, kind = self._source(g, src)
             col = spec.column(name) if name in spec.column_names else ColumnSpec(name, "str", name)
             cols.append(f"{text_level(spec, col, raw, kind, d)} AS {d.ident('_q_' + name)}")
         return (
